@@ -1,0 +1,225 @@
+//! Accounts and authentication: argon2id password hashes, app passwords, login throttling
+//! and a short-lived cache of verified credentials.
+//!
+//! The cache exists because DAV clients send Basic credentials with every request and an
+//! argon2id verification costs tens of milliseconds by design. It maps a keyed BLAKE3 digest
+//! of (login, secret) — the key is random per process, so the digest reveals nothing — to the
+//! account and the password hash it was verified against; a password change invalidates it.
+
+use crate::{unix_now, Core, CoreError, CoreResult};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use hafen_meta::{NewUser, User};
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+const CACHE_TTL: Duration = Duration::from_secs(300);
+const CACHE_MAX_ENTRIES: usize = 10_000;
+/// Length of generated app passwords (as Nextcloud's, so clients accept them).
+const APP_PASSWORD_LENGTH: usize = 72;
+
+pub(crate) struct AuthCache {
+    key: [u8; 32],
+    entries: Mutex<HashMap<[u8; 32], (String, String, Instant)>>,
+}
+
+impl Default for AuthCache {
+    fn default() -> Self {
+        AuthCache { key: rand::random(), entries: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl AuthCache {
+    fn digest(&self, login: &str, secret: &str) -> [u8; 32] {
+        let mut hasher = blake3::Hasher::new_keyed(&self.key);
+        hasher.update(login.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(secret.as_bytes());
+        *hasher.finalize().as_bytes()
+    }
+}
+
+/// An account to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewAccount {
+    pub name: String,
+    pub password: String,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    pub quota: Option<i64>,
+    pub is_admin: bool,
+}
+
+/// Result of a login attempt.
+pub enum AuthOutcome {
+    Authenticated(User),
+    Denied,
+}
+
+/// Hashes a password with argon2id (the crate's default parameters, as OWASP recommends).
+pub fn hash_password(password: &str) -> CoreResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| CoreError::Internal(format!("password hashing failed: {error}")))
+}
+
+fn verify_password(hash: &str, password: &str) -> bool {
+    // argon2's verifier compares digests in constant time.
+    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+fn token_digest(token: &str) -> String {
+    // App passwords are 72 random characters: an unsalted fast hash is enough to keep the
+    // stored form useless, and looking it up by digest leaks nothing about the token.
+    blake3::hash(token.as_bytes()).to_hex().to_string()
+}
+
+fn valid_account_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+}
+
+/// A random password or token of `length` alphanumeric characters.
+pub fn random_secret(length: usize) -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(length).map(char::from).collect()
+}
+
+impl Core {
+    pub async fn count_accounts(&self) -> CoreResult<i64> {
+        Ok(self.meta.count_users().await?)
+    }
+
+    pub async fn create_account(&self, account: NewAccount) -> CoreResult<User> {
+        if !valid_account_name(&account.name) {
+            return Err(CoreError::InvalidInput(
+                "account names use 1-64 characters: letters, digits, '.', '-', '_', '@'".into(),
+            ));
+        }
+        if account.password.is_empty() {
+            return Err(CoreError::InvalidInput("the password must not be empty".into()));
+        }
+        let password = account.password.clone();
+        let password_hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|error| CoreError::Internal(error.to_string()))??;
+        let new_user = NewUser {
+            display_name: account.display_name.unwrap_or_else(|| account.name.clone()),
+            name: account.name,
+            email: account.email,
+            password_hash,
+            quota: account.quota,
+            is_admin: account.is_admin,
+        };
+        Ok(self.meta.create_user(&new_user, unix_now()).await?)
+    }
+
+    pub async fn account(&self, name: &str) -> CoreResult<User> {
+        self.meta.user_by_name(name).await?.ok_or_else(|| CoreError::NotFound(format!("account {name} not found")))
+    }
+
+    pub async fn list_accounts(&self) -> CoreResult<Vec<User>> {
+        Ok(self.meta.list_users().await?)
+    }
+
+    pub async fn set_password(&self, name: &str, password: &str) -> CoreResult<()> {
+        if password.is_empty() {
+            return Err(CoreError::InvalidInput("the password must not be empty".into()));
+        }
+        let user = self.account(name).await?;
+        let password = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|error| CoreError::Internal(error.to_string()))??;
+        Ok(self.meta.set_password_hash(user.id, &hash).await?)
+    }
+
+    pub async fn delete_account(&self, name: &str) -> CoreResult<()> {
+        let user = self.account(name).await?;
+        Ok(self.meta.delete_user(user.id).await?)
+    }
+
+    /// Creates an app password for the account and returns the token (shown once).
+    pub async fn create_app_password(&self, name: &str, label: &str) -> CoreResult<String> {
+        let user = self.account(name).await?;
+        let token = random_secret(APP_PASSWORD_LENGTH);
+        self.meta.add_app_password(user.id, label, &token_digest(&token), unix_now()).await?;
+        Ok(token)
+    }
+
+    /// Checks Basic credentials (account password or app password), with throttling.
+    pub async fn authenticate(&self, login: &str, secret: &str, client: IpAddr) -> CoreResult<AuthOutcome> {
+        if let Some(wait) = self.throttle.check(login, client) {
+            tracing::warn!(account = login, %client, "login throttled");
+            return Err(CoreError::Throttled { retry_after_secs: wait.as_secs().max(1) });
+        }
+        match self.verify_credentials(login, secret).await? {
+            Some(user) => {
+                self.throttle.record_success(login, client);
+                Ok(AuthOutcome::Authenticated(user))
+            }
+            None => {
+                self.throttle.record_failure(login, client);
+                tracing::warn!(account = login, %client, "login failed");
+                Ok(AuthOutcome::Denied)
+            }
+        }
+    }
+
+    async fn verify_credentials(&self, login: &str, secret: &str) -> CoreResult<Option<User>> {
+        let digest = self.auth_cache.digest(login, secret);
+        let user = self.meta.user_by_name(login).await?;
+        if let Some(user) = &user {
+            let cached = self.auth_cache.entries.lock().ok().and_then(|entries| entries.get(&digest).cloned());
+            if let Some((name, hash, at)) = cached {
+                if name == user.name && hash == user.password_hash && at.elapsed() < CACHE_TTL {
+                    return Ok(Some(user.clone()));
+                }
+            }
+        }
+        // App passwords first: they are cheap to check and what sync clients send.
+        if secret.len() == APP_PASSWORD_LENGTH {
+            if let Some(owner) = self.meta.user_by_app_password(&token_digest(secret)).await? {
+                if owner.name == login {
+                    self.remember(digest, &owner);
+                    return Ok(Some(owner));
+                }
+            }
+        }
+        // Verify against a dummy hash for unknown accounts so timing does not reveal them.
+        let stored = user.as_ref().map(|user| user.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
+        let secret_owned = secret.to_string();
+        let valid = tokio::task::spawn_blocking(move || verify_password(&stored, &secret_owned))
+            .await
+            .map_err(|error| CoreError::Internal(error.to_string()))?;
+        match user {
+            Some(user) if valid => {
+                self.remember(digest, &user);
+                Ok(Some(user))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn remember(&self, digest: [u8; 32], user: &User) {
+        if let Ok(mut entries) = self.auth_cache.entries.lock() {
+            if entries.len() >= CACHE_MAX_ENTRIES {
+                entries.retain(|_, (_, _, at)| at.elapsed() < CACHE_TTL);
+                if entries.len() >= CACHE_MAX_ENTRIES {
+                    entries.clear();
+                }
+            }
+            entries.insert(digest, (user.name.clone(), user.password_hash.clone(), Instant::now()));
+        }
+    }
+}
+
+/// An argon2id hash of a random string nobody knows, verified for unknown accounts.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3OPZ0UMtbU6dCvKPS4pXsvYo6k1aA0V9QDOJeKvMWb0";

@@ -1,0 +1,76 @@
+//! Integrity check and garbage collection of the content store: every block referenced by a
+//! committed version must exist and match its hash; blocks nobody references (uploads that
+//! never committed, replaced or deleted files) are removed after a grace period that protects
+//! uploads still in flight.
+
+use crate::{Core, CoreResult};
+use hafen_blob::{BlobError, BlockHash};
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, SystemTime};
+
+/// What is wrong with a referenced block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DamageKind {
+    Missing,
+    Corrupt,
+}
+
+/// A file whose content cannot be served intact.
+#[derive(Debug, Clone)]
+pub struct Damage {
+    pub kind: DamageKind,
+    /// `/owner/path/of/file`
+    pub path: String,
+    pub block: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FsckReport {
+    pub blocks_checked: usize,
+    pub orphans_removed: usize,
+    pub temporary_removed: usize,
+    pub damage: Vec<Damage>,
+}
+
+impl Core {
+    /// Verifies every referenced block and removes unreferenced ones older than `grace`.
+    pub async fn fsck(&self, grace: Duration) -> CoreResult<FsckReport> {
+        let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut report =
+            FsckReport { temporary_removed: self.blobs.clean_temporary(cutoff).await?, ..FsckReport::default() };
+        // Listed before the references are read, so a block committed meanwhile is not taken
+        // for an orphan (and the grace period covers blocks of uploads in flight).
+        let stored = self.blobs.list().await?;
+        let uses = self.meta.referenced_blocks().await?;
+        let mut users_of: BTreeMap<String, Vec<hafen_meta::NodeId>> = BTreeMap::new();
+        for use_ in &uses {
+            users_of.entry(use_.hash.clone()).or_default().push(use_.node);
+        }
+        let referenced: HashSet<&str> = users_of.keys().map(String::as_str).collect();
+        for block in &stored {
+            if !referenced.contains(block.hash.as_str()) && block.modified <= cutoff {
+                self.blobs.delete(&block.hash).await?;
+                report.orphans_removed += 1;
+            }
+        }
+        for (hash, nodes) in &users_of {
+            report.blocks_checked += 1;
+            let kind = match BlockHash::parse(hash) {
+                None => Some(DamageKind::Corrupt),
+                Some(parsed) => match self.blobs.get(&parsed).await {
+                    Ok(_) => None,
+                    Err(BlobError::Missing(_)) => Some(DamageKind::Missing),
+                    Err(BlobError::Corrupt(_)) => Some(DamageKind::Corrupt),
+                    Err(other) => return Err(other.into()),
+                },
+            };
+            if let Some(kind) = kind {
+                let mut seen = HashSet::new();
+                for node in nodes.iter().filter(|node| seen.insert(**node)) {
+                    report.damage.push(Damage { kind, path: self.meta.node_path(*node).await?, block: hash.clone() });
+                }
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,63 @@
+//! Domain core of Hafen: the file tree with its rules (paths, conditions, locks, quotas),
+//! accounts and authentication, uploads into and downloads from the content store.
+//!
+//! Protocol layers (WebDAV now; OCS, JSON API and web UI later) call only this crate. It owns
+//! the stores behind traits (`MetaStore`, `BlobStore`) and never speaks HTTP or XML.
+
+mod accounts;
+mod error;
+mod files;
+mod fsck;
+mod locks;
+mod path;
+mod throttle;
+mod transfer;
+
+pub use accounts::{random_secret, AuthOutcome, NewAccount};
+pub use error::{CoreError, CoreResult};
+pub use files::{CopyOrMove, PutOptions, PutOutcome, Quota};
+pub use fsck::{Damage, DamageKind, FsckReport};
+pub use hafen_meta::{DeadProp, Lock, Node, NodeId, PropOp, User, UserId};
+pub use locks::{lock_covers, LockRequest, LockResult};
+pub use path::TreePath;
+pub use transfer::{ByteRange, FileContent};
+
+use hafen_blob::BlobStore;
+use hafen_meta::MetaStore;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Maximum size of one content block. Large enough that per-block overhead (one file, one
+/// row) is negligible, small enough that one block in memory per transfer stays cheap.
+pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
+
+/// The domain core, shared by all protocol handlers.
+pub struct Core {
+    meta: Arc<dyn MetaStore>,
+    blobs: Arc<dyn BlobStore>,
+    throttle: throttle::LoginThrottle,
+    auth_cache: accounts::AuthCache,
+}
+
+impl Core {
+    pub fn new(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>) -> Arc<Core> {
+        Arc::new(Core {
+            meta,
+            blobs,
+            throttle: throttle::LoginThrottle::default(),
+            auth_cache: accounts::AuthCache::default(),
+        })
+    }
+
+    /// Whether both stores answer (for health probes).
+    pub async fn health(&self) -> CoreResult<()> {
+        self.meta.count_users().await?;
+        self.blobs.check().await?;
+        Ok(())
+    }
+}
+
+/// Seconds since the epoch.
+pub fn unix_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}

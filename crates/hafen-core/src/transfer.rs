@@ -1,0 +1,241 @@
+//! Moving file content in and out of the content store.
+//!
+//! Upload: the body is cut into blocks of at most `BLOCK_SIZE` while it streams in; each block
+//! and the whole file are hashed on the fly (no second pass), each block is stored durably,
+//! and only then one metadata transaction makes the new version visible.
+//! Download: the version's block list maps a byte range onto blocks; each block is verified
+//! before any of its bytes leave, so corrupt data is never served.
+
+use crate::locks::Change;
+use crate::{unix_now, Core, CoreError, CoreResult, PutOptions, PutOutcome, TreePath, BLOCK_SIZE};
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use hafen_blob::{BlobStore, BlockHash};
+use hafen_meta::{BlockRef, Expect, FileCommit, Node, User};
+use std::sync::Arc;
+
+/// A byte range `[start, end)` of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
+}
+
+/// An opened file version, ready to stream.
+pub struct FileContent {
+    pub node: Node,
+    blocks: Vec<BlockRef>,
+    blobs: Arc<dyn BlobStore>,
+}
+
+/// Collects incoming bytes into blocks and stores each full block.
+struct BlockWriter {
+    blobs: Arc<dyn BlobStore>,
+    buffer: BytesMut,
+    block_hasher: blake3::Hasher,
+    file_hasher: blake3::Hasher,
+    blocks: Vec<BlockRef>,
+    total: u64,
+}
+
+impl BlockWriter {
+    fn new(blobs: Arc<dyn BlobStore>, expected: Option<u64>) -> BlockWriter {
+        let capacity = expected.map_or(64 * 1024, |len| len.min(BLOCK_SIZE as u64) as usize);
+        BlockWriter {
+            blobs,
+            buffer: BytesMut::with_capacity(capacity),
+            block_hasher: blake3::Hasher::new(),
+            file_hasher: blake3::Hasher::new(),
+            blocks: Vec::new(),
+            total: 0,
+        }
+    }
+
+    async fn write(&mut self, mut data: Bytes) -> CoreResult<()> {
+        self.total += data.len() as u64;
+        self.file_hasher.update(&data);
+        while !data.is_empty() {
+            let room = BLOCK_SIZE - self.buffer.len();
+            let piece = data.split_to(room.min(data.len()));
+            self.block_hasher.update(&piece);
+            self.buffer.extend_from_slice(&piece);
+            if self.buffer.len() == BLOCK_SIZE {
+                self.flush_block().await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn flush_block(&mut self) -> CoreResult<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let data = std::mem::replace(&mut self.buffer, BytesMut::with_capacity(BLOCK_SIZE)).freeze();
+        let hasher = std::mem::replace(&mut self.block_hasher, blake3::Hasher::new());
+        let hash = BlockHash::parse(&hasher.finalize().to_hex())
+            .ok_or_else(|| CoreError::Internal("bad block hash".into()))?;
+        let len = data.len() as i64;
+        self.blobs.put(&hash, data).await?;
+        self.blocks.push(BlockRef { hash: hash.to_string(), len });
+        Ok(())
+    }
+
+    /// Stores the last partial block; returns the block list and the whole-file hash.
+    async fn finish(mut self) -> CoreResult<(Vec<BlockRef>, String, u64)> {
+        self.flush_block().await?;
+        Ok((self.blocks, self.file_hasher.finalize().to_hex().to_string(), self.total))
+    }
+}
+
+impl Core {
+    /// Stores a new version of the file at `path` from a streamed body.
+    pub async fn put_file<S, E>(
+        &self,
+        user: &User,
+        path: &TreePath,
+        mut body: S,
+        options: PutOptions,
+    ) -> CoreResult<PutOutcome>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display,
+    {
+        let parent = self.parent_folder(user, path).await?;
+        let existing = self.resolve(user, path).await?;
+        if existing.as_ref().is_some_and(|node| node.is_dir) {
+            return Err(CoreError::NotAllowed(format!("{} is a folder", path.to_key())));
+        }
+        // Conditions are checked now, to spare the upload, and again in the commit.
+        let expect = options.expectation();
+        let satisfied = match (&expect, &existing) {
+            (Expect::Anything, _) => true,
+            (Expect::Absent, found) => found.is_none(),
+            (Expect::Present, found) => found.is_some(),
+            (Expect::Etag(tag), Some(node)) => &node.etag == tag,
+            (Expect::Etag(_), None) => false,
+        };
+        if !satisfied {
+            return Err(CoreError::PreconditionFailed(format!("precondition failed for {}", path.to_key())));
+        }
+        let change = if existing.is_some() { Change::Content } else { Change::Membership };
+        self.ensure_unlocked(user, path, change, &options.lock_tokens).await?;
+        let old_size = existing.as_ref().map_or(0, |node| node.size);
+        // Room left for this file, when the account has a quota.
+        let allowance = match user.quota {
+            Some(limit) => Some((limit - self.quota(user).await?.used + old_size).max(0) as u64),
+            None => None,
+        };
+        if let (Some(allowed), Some(declared)) = (allowance, options.content_length) {
+            if declared > allowed {
+                return Err(CoreError::QuotaExceeded);
+            }
+        }
+        let mut writer = BlockWriter::new(self.blobs.clone(), options.content_length);
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|error| {
+                CoreError::InvalidInput(format!("the request body was not received completely: {error}"))
+            })?;
+            writer.write(chunk).await?;
+            if allowance.is_some_and(|allowed| writer.total > allowed) {
+                return Err(CoreError::QuotaExceeded);
+            }
+            if options.content_length.is_some_and(|declared| writer.total > declared) {
+                return Err(CoreError::InvalidInput("the request body is longer than its Content-Length".into()));
+            }
+        }
+        let (blocks, content_hash, total) = writer.finish().await?;
+        if options.content_length.is_some_and(|declared| declared != total) {
+            return Err(CoreError::InvalidInput("the request body is shorter than its Content-Length".into()));
+        }
+        let now = unix_now();
+        let (node, created) = self
+            .meta
+            .commit_file(&FileCommit {
+                parent: parent.id,
+                name: path.name().unwrap_or_default().to_string(),
+                blocks,
+                size: total as i64,
+                content_hash,
+                mtime: options.mtime.unwrap_or(now),
+                now,
+                expect,
+                quota: user.quota,
+            })
+            .await
+            .map_err(|error| match error {
+                hafen_meta::MetaError::PreconditionFailed => {
+                    CoreError::PreconditionFailed(format!("{} changed during the upload", path.to_key()))
+                }
+                other => other.into(),
+            })?;
+        Ok(PutOutcome { node, created })
+    }
+
+    /// Creates an empty file (LOCK on an unmapped URL).
+    pub(crate) async fn create_empty_file(&self, user: &User, path: &TreePath, tokens: &[String]) -> CoreResult<Node> {
+        let options = PutOptions {
+            content_length: Some(0),
+            if_none_match_any: true,
+            lock_tokens: tokens.to_vec(),
+            ..PutOptions::default()
+        };
+        let empty = futures_util::stream::empty::<Result<Bytes, std::convert::Infallible>>();
+        Ok(self.put_file(user, path, empty, options).await?.node)
+    }
+
+    /// Opens the current version of the file at `path`.
+    pub async fn open_file(&self, user: &User, path: &TreePath) -> CoreResult<FileContent> {
+        let node = self.stat(user, path).await?;
+        if node.is_dir {
+            return Err(CoreError::NotAllowed(format!("{} is a folder", path.to_key())));
+        }
+        let blocks = match node.version {
+            Some(version) => self.meta.version_blocks(version).await?,
+            None => Vec::new(),
+        };
+        Ok(FileContent { node, blocks, blobs: self.blobs.clone() })
+    }
+}
+
+impl FileContent {
+    pub fn size(&self) -> u64 {
+        self.node.size.max(0) as u64
+    }
+
+    /// Streams `range`. The first block is read and verified before this returns, so a
+    /// corrupt or missing start is an error the caller can still report with a status code;
+    /// a later bad block ends the stream with an error (the connection is then aborted).
+    pub async fn read(&self, range: ByteRange) -> CoreResult<impl Stream<Item = CoreResult<Bytes>> + Send + 'static> {
+        // (block index, offset of the block in the file) for each block overlapping the range.
+        let mut pieces = Vec::new();
+        let mut offset = 0u64;
+        for (index, block) in self.blocks.iter().enumerate() {
+            let block_end = offset + block.len as u64;
+            if block_end > range.start && offset < range.end {
+                let from = range.start.saturating_sub(offset) as usize;
+                let to = (range.end.min(block_end) - offset) as usize;
+                pieces.push((self.blocks[index].hash.clone(), from, to));
+            }
+            offset = block_end;
+        }
+        let blobs = self.blobs.clone();
+        let mut first = None;
+        if let Some((hash, from, to)) = pieces.first() {
+            first = Some(read_block(&blobs, hash).await?.slice(*from..*to));
+        }
+        let rest = futures_util::stream::iter(pieces.into_iter().skip(1)).then(move |(hash, from, to)| {
+            let blobs = blobs.clone();
+            async move { Ok(read_block(&blobs, &hash).await?.slice(from..to)) }
+        });
+        Ok(futures_util::stream::iter(first.map(Ok)).chain(rest))
+    }
+}
+
+async fn read_block(blobs: &Arc<dyn BlobStore>, hash: &str) -> CoreResult<Bytes> {
+    let hash = BlockHash::parse(hash).ok_or_else(|| CoreError::Corrupt(format!("invalid block hash {hash}")))?;
+    let data = blobs.get(&hash).await.map_err(|error| {
+        tracing::error!(%error, "block verification failed");
+        CoreError::from(error)
+    })?;
+    Ok(data)
+}

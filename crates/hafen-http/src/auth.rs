@@ -1,0 +1,47 @@
+//! Who is asking: HTTP Basic credentials checked by the core, and the client address
+//! (taken from `X-Forwarded-For` only when the connection comes from a trusted proxy).
+
+use crate::error::{DavError, DavResult};
+use crate::HttpConfig;
+use axum::http::{header, HeaderMap};
+use base64::Engine as _;
+use hafen_core::{AuthOutcome, Core, CoreError, User};
+use std::net::{IpAddr, SocketAddr};
+
+/// The address failed logins are counted against.
+pub(crate) fn client_address(peer: SocketAddr, headers: &HeaderMap, config: &HttpConfig) -> IpAddr {
+    let peer_ip = peer.ip();
+    if !config.trusted_proxies.contains(&peer_ip) {
+        return peer_ip;
+    }
+    // Walk the chain from the right: the first address that is not one of our proxies is the
+    // client as seen by the outermost trusted proxy; anything left of it is client-supplied.
+    let forwarded =
+        headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).collect::<Vec<_>>().join(",");
+    forwarded
+        .split(',')
+        .rev()
+        .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+        .find(|address| !config.trusted_proxies.contains(address))
+        .unwrap_or(peer_ip)
+}
+
+/// Authenticates the request with HTTP Basic credentials.
+pub(crate) async fn authenticate(core: &Core, headers: &HeaderMap, client: IpAddr) -> DavResult<User> {
+    let value = headers.get(header::AUTHORIZATION).ok_or(DavError::Core(CoreError::Unauthorized))?;
+    let encoded = value
+        .to_str()
+        .ok()
+        .and_then(|text| text.strip_prefix("Basic ").or_else(|| text.strip_prefix("basic ")))
+        .ok_or(DavError::Core(CoreError::Unauthorized))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or(DavError::Core(CoreError::Unauthorized))?;
+    let (login, secret) = decoded.split_once(':').ok_or(DavError::Core(CoreError::Unauthorized))?;
+    match core.authenticate(login, secret, client).await? {
+        AuthOutcome::Authenticated(user) => Ok(user),
+        AuthOutcome::Denied => Err(DavError::Core(CoreError::Unauthorized)),
+    }
+}

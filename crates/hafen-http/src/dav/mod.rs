@@ -1,0 +1,118 @@
+//! WebDAV (RFC 4918 class 1 and 2, RFC 4331 quotas) at `/remote.php/dav/files/{user}/` and
+//! the legacy `/remote.php/webdav/`.
+//!
+//! `handle` authenticates, turns the URL into a validated `TreePath`, evaluates the `If`
+//! header and dispatches on the method to one handler per method. Handlers parse headers
+//! and bodies, call the core and render the answer; they hold no rules of their own about
+//! the tree, locks or quotas.
+
+mod conditions;
+mod ifheader;
+mod lock;
+mod props;
+mod read;
+mod urls;
+mod write;
+pub mod xml;
+
+use crate::auth;
+use crate::error::{DavError, DavResult};
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use hafen_core::{Core, TreePath, User};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Largest XML request body accepted (PROPFIND, PROPPATCH, LOCK).
+const MAX_XML_BODY: usize = 1024 * 1024;
+
+/// Everything a method handler needs about the request.
+pub(crate) struct DavRequest {
+    pub core: Arc<Core>,
+    pub user: User,
+    /// URL prefix of the user's tree, without trailing slash (e.g. `/remote.php/dav/files/alice`).
+    pub base: String,
+    pub path: TreePath,
+    pub headers: HeaderMap,
+    /// Lock tokens submitted in the `If` header.
+    pub tokens: Vec<String>,
+}
+
+impl DavRequest {
+    /// The href of a path in this tree.
+    pub fn href(&self, path: &TreePath, is_dir: bool) -> String {
+        urls::href(&self.base, path, is_dir)
+    }
+}
+
+/// Entry point for every WebDAV request.
+pub async fn handle(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    match handle_request(state, peer, request).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn handle_request(state: AppState, peer: SocketAddr, request: Request) -> DavResult<Response> {
+    let method = request.method().clone();
+    if method == Method::OPTIONS {
+        return Ok(read::options());
+    }
+    let client = auth::client_address(peer, request.headers(), &state.config);
+    let user = auth::authenticate(&state.core, request.headers(), client).await?;
+    let location = urls::parse_request_path(request.uri().path())?;
+    if let Some(owner) = &location.owner {
+        if owner != &user.name {
+            return Err(DavError::Forbidden(format!("{} may only access their own files", user.name)));
+        }
+    }
+    let (parts, body) = request.into_parts();
+    let mut dav = DavRequest {
+        core: state.core.clone(),
+        base: location.base(&user.name),
+        user,
+        path: location.path,
+        headers: parts.headers,
+        tokens: Vec::new(),
+    };
+    dav.tokens = ifheader::evaluate(&dav).await?;
+    match method.as_str() {
+        "GET" => read::get(&dav, true).await,
+        "HEAD" => read::get(&dav, false).await,
+        "PROPFIND" => read::propfind(&dav, read_xml_body(body).await?).await,
+        "PUT" => write::put(&dav, body).await,
+        "DELETE" => write::delete(&dav).await,
+        "MKCOL" => write::mkcol(&dav, body).await,
+        "COPY" => write::copy_or_move(&dav, false).await,
+        "MOVE" => write::copy_or_move(&dav, true).await,
+        "PROPPATCH" => write::proppatch(&dav, read_xml_body(body).await?).await,
+        "LOCK" => lock::lock(&dav, read_xml_body(body).await?).await,
+        "UNLOCK" => lock::unlock(&dav).await,
+        _ => Err(DavError::MethodNotAllowed),
+    }
+}
+
+/// Reads a request body meant to hold XML, refusing more than `MAX_XML_BODY` bytes.
+async fn read_xml_body(body: Body) -> DavResult<bytes::Bytes> {
+    axum::body::to_bytes(body, MAX_XML_BODY).await.map_err(|error| {
+        let too_large =
+            std::error::Error::source(&error).is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            DavError::PayloadTooLarge(format!("XML request bodies are limited to {MAX_XML_BODY} bytes"))
+        } else {
+            DavError::BadRequest(format!("the request body could not be read: {error}"))
+        }
+    })
+}
+
+/// A response with a status and no body.
+pub(crate) fn empty(status: StatusCode) -> Response {
+    (status, [(header::CONTENT_LENGTH, "0")]).into_response()
+}

@@ -1,0 +1,153 @@
+//! WebDAV properties: the live properties computed from a node (DAV:, RFC 4331 quota,
+//! ownCloud/Nextcloud extensions) and the XML of a multistatus response.
+
+use super::conditions::{etag_header, http_date_of, rfc3339_of};
+use super::urls;
+use super::xml::{escape, PropName, DAV_NS};
+use hafen_core::{lock_covers, DeadProp, Lock, Node, Quota, TreePath};
+
+pub(crate) const OC_NS: &str = "http://owncloud.org/ns";
+pub(crate) const NC_NS: &str = "http://nextcloud.org/ns";
+
+/// Live DAV: properties returned for allprop (quota properties are only sent on request, as
+/// RFC 4331 says).
+pub(crate) const ALLPROP_LIVE: &[&str] = &[
+    "resourcetype",
+    "getcontentlength",
+    "getlastmodified",
+    "getetag",
+    "getcontenttype",
+    "creationdate",
+    "displayname",
+    "supportedlock",
+    "lockdiscovery",
+];
+
+/// DAV: properties a client cannot set.
+pub(crate) const PROTECTED: &[&str] = &[
+    "resourcetype",
+    "getcontentlength",
+    "getlastmodified",
+    "getetag",
+    "getcontenttype",
+    "creationdate",
+    "supportedlock",
+    "lockdiscovery",
+    "quota-used-bytes",
+    "quota-available-bytes",
+];
+
+/// Per-request facts shared by all resources of one multistatus.
+pub(crate) struct PropContext<'a> {
+    pub base: &'a str,
+    pub quota: Quota,
+    pub locks: &'a [Lock],
+}
+
+/// The element name to write for a property (declared prefixes for the common namespaces).
+fn open_tag(name: &PropName) -> (String, String) {
+    let prefix = match name.ns.as_str() {
+        DAV_NS => Some("d"),
+        OC_NS => Some("oc"),
+        NC_NS => Some("nc"),
+        _ => None,
+    };
+    match prefix {
+        Some(prefix) => (format!("{prefix}:{}", name.local), String::new()),
+        None => (name.local.clone(), format!(" xmlns=\"{}\"", escape(&name.ns))),
+    }
+}
+
+/// Writes `<name>value</name>` (or an empty element).
+pub(crate) fn write_prop(out: &mut String, name: &PropName, value: &str) {
+    let (tag, declaration) = open_tag(name);
+    if value.is_empty() {
+        out.push_str(&format!("<{tag}{declaration}/>"));
+    } else {
+        out.push_str(&format!("<{tag}{declaration}>{value}</{tag}>"));
+    }
+}
+
+pub(crate) fn content_type(name: &str) -> String {
+    mime_guess::from_path(name).first_raw().unwrap_or("application/octet-stream").to_string()
+}
+
+fn active_lock_xml(lock: &Lock, base: &str) -> String {
+    let scope = if lock.exclusive { "exclusive" } else { "shared" };
+    let depth = if lock.depth_infinite { "infinity" } else { "0" };
+    let root = urls::href(base, &TreePath::from_key(&lock.path), false);
+    format!(
+        "<d:activelock><d:locktype><d:write/></d:locktype><d:lockscope><d:{scope}/></d:lockscope><d:depth>{depth}</d:depth>\
+         <d:owner>{}</d:owner><d:timeout>Second-{}</d:timeout><d:locktoken><d:href>{}</d:href></d:locktoken>\
+         <d:lockroot><d:href>{}</d:href></d:lockroot></d:activelock>",
+        lock.owner_xml,
+        lock.timeout_secs,
+        escape(&lock.token),
+        escape(&root)
+    )
+}
+
+/// The `<d:lockdiscovery>` content for a path.
+pub(crate) fn lockdiscovery(locks: &[Lock], path: &TreePath, base: &str) -> String {
+    locks.iter().filter(|lock| lock_covers(lock, path)).map(|lock| active_lock_xml(lock, base)).collect()
+}
+
+const SUPPORTED_LOCK: &str =
+    "<d:lockentry><d:lockscope><d:exclusive/></d:lockscope><d:locktype><d:write/></d:locktype></d:lockentry>\
+<d:lockentry><d:lockscope><d:shared/></d:lockscope><d:locktype><d:write/></d:locktype></d:lockentry>";
+
+/// The value of a live property, `None` when the resource has no such property.
+pub(crate) fn live_value(name: &PropName, node: &Node, path: &TreePath, context: &PropContext<'_>) -> Option<String> {
+    let file = !node.is_dir;
+    match (name.ns.as_str(), name.local.as_str()) {
+        (DAV_NS, "resourcetype") => Some(if node.is_dir { "<d:collection/>".into() } else { String::new() }),
+        (DAV_NS, "getcontentlength") if file => Some(node.size.to_string()),
+        (DAV_NS, "getlastmodified") => Some(http_date_of(node.mtime)),
+        (DAV_NS, "getetag") => Some(escape(&etag_header(node))),
+        (DAV_NS, "getcontenttype") if file => Some(escape(&content_type(&node.name))),
+        (DAV_NS, "creationdate") => Some(rfc3339_of(node.ctime)),
+        (DAV_NS, "displayname") => Some(escape(path.name().unwrap_or_default())),
+        (DAV_NS, "supportedlock") => Some(SUPPORTED_LOCK.into()),
+        (DAV_NS, "lockdiscovery") => Some(lockdiscovery(context.locks, path, context.base)),
+        (DAV_NS, "quota-used-bytes") if node.is_dir => Some(node.size.to_string()),
+        // -3 is how Nextcloud says "unlimited"; its clients expect it.
+        (DAV_NS, "quota-available-bytes") if node.is_dir => Some(context.quota.available().unwrap_or(-3).to_string()),
+        (OC_NS, "fileid") => Some(node.id.0.to_string()),
+        (OC_NS, "id") => Some(format!("{:08}ochafen", node.id.0)),
+        (OC_NS, "size") => Some(node.size.to_string()),
+        (OC_NS, "permissions") => Some(if node.is_dir { "RGDNVCK" } else { "RGDNVW" }.into()),
+        _ => None,
+    }
+}
+
+/// Whether a property is one of ours (live), as opposed to a client's dead property.
+pub(crate) fn is_live(name: &PropName) -> bool {
+    (name.ns == DAV_NS && (ALLPROP_LIVE.contains(&name.local.as_str()) || PROTECTED.contains(&name.local.as_str())))
+        || (name.ns == OC_NS && matches!(name.local.as_str(), "fileid" | "id" | "size" | "permissions"))
+}
+
+/// Looks a dead property up by name.
+pub(crate) fn find_dead<'a>(dead: &'a [DeadProp], name: &PropName) -> Option<&'a DeadProp> {
+    dead.iter().find(|prop| prop.ns == name.ns && prop.name == name.local)
+}
+
+/// Appends one `<d:response>` with a propstat per status.
+pub(crate) fn write_response(out: &mut String, href: &str, found: &str, missing: &str) {
+    out.push_str("<d:response><d:href>");
+    out.push_str(&escape(href));
+    out.push_str("</d:href>");
+    if !found.is_empty() || missing.is_empty() {
+        out.push_str("<d:propstat><d:prop>");
+        out.push_str(found);
+        out.push_str("</d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>");
+    }
+    if !missing.is_empty() {
+        out.push_str("<d:propstat><d:prop>");
+        out.push_str(missing);
+        out.push_str("</d:prop><d:status>HTTP/1.1 404 Not Found</d:status></d:propstat>");
+    }
+    out.push_str("</d:response>");
+}
+
+pub(crate) const MULTISTATUS_OPEN: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:multistatus xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\" xmlns:nc=\"http://nextcloud.org/ns\" xmlns:s=\"http://sabredav.org/ns\">";
+pub(crate) const MULTISTATUS_CLOSE: &str = "</d:multistatus>\n";

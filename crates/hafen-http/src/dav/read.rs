@@ -1,0 +1,178 @@
+//! Read-only methods: OPTIONS, GET/HEAD (ranges, conditional requests) and PROPFIND.
+
+use super::conditions::{self, etag_header, Outcome};
+use super::props::{self, PropContext};
+use super::xml::{parse_propfind, PropName, PropfindRequest};
+use super::{empty, DavRequest};
+use crate::error::{DavError, DavResult};
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use hafen_core::{ByteRange, Node, TreePath};
+
+const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
+
+pub(crate) fn options() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::ALLOW, ALLOW),
+            (header::HeaderName::from_static("dav"), "1, 2"),
+            (header::HeaderName::from_static("ms-author-via"), "DAV"),
+            (header::CONTENT_LENGTH, "0"),
+        ],
+    )
+        .into_response()
+}
+
+/// Headers every answer about a file or folder carries.
+fn entity_headers(response: &mut Response, node: &Node) {
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&etag_header(node)) {
+        headers.insert(header::ETAG, value.clone());
+        headers.insert("oc-etag", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&conditions::http_date_of(node.mtime)) {
+        headers.insert(header::LAST_MODIFIED, value);
+    }
+    headers.insert("oc-fileid", HeaderValue::from(node.id.0));
+}
+
+pub(crate) async fn get(request: &DavRequest, with_body: bool) -> DavResult<Response> {
+    let node = request.core.stat(&request.user, &request.path).await?;
+    if conditions::evaluate(&request.headers, Some(&node), true)? == Outcome::NotModified {
+        let mut response = empty(StatusCode::NOT_MODIFIED);
+        entity_headers(&mut response, &node);
+        return Ok(response);
+    }
+    if node.is_dir {
+        let mut response = (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "This is a WebDAV folder of Hafen: open it with a WebDAV or Nextcloud client.\n",
+        )
+            .into_response();
+        entity_headers(&mut response, &node);
+        return Ok(response);
+    }
+    let content = request.core.open_file(&request.user, &request.path).await?;
+    let size = content.size();
+    let range = conditions::requested_range(&request.headers, &node, size)?;
+    let (status, served) = match range {
+        Some(range) => (StatusCode::PARTIAL_CONTENT, range),
+        None => (StatusCode::OK, ByteRange { start: 0, end: size }),
+    };
+    let body = if with_body {
+        // The first block is verified before the status line is sent; a later corrupt block
+        // aborts the connection, so wrong bytes are never delivered as complete.
+        let stream = content.read(served).await?;
+        Body::from_stream(stream.map(|item| item.map_err(std::io::Error::other)))
+    } else {
+        Body::empty()
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    entity_headers(&mut response, &node);
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(served.end - served.start));
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(value) = HeaderValue::from_str(&props::content_type(&node.name)) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if status == StatusCode::PARTIAL_CONTENT {
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes {}-{}/{size}", served.start, served.end - 1)) {
+            headers.insert(header::CONTENT_RANGE, value);
+        }
+    }
+    Ok(response)
+}
+
+pub(crate) async fn propfind(request: &DavRequest, body: bytes::Bytes) -> DavResult<Response> {
+    let depth = match request.headers.get("depth").and_then(|value| value.to_str().ok()).map(str::trim) {
+        Some("0") => 0,
+        Some("1") | None => 1,
+        Some(other) if other.eq_ignore_ascii_case("infinity") => {
+            return Err(DavError::Precondition {
+                status: StatusCode::FORBIDDEN,
+                element: "propfind-finite-depth",
+                message: "PROPFIND with Depth: infinity is not supported; use Depth 0 or 1".into(),
+            })
+        }
+        Some(_) => return Err(DavError::BadRequest("the Depth header must be 0, 1 or infinity".into())),
+    };
+    let what = parse_propfind(&body)?;
+    let node = request.core.stat(&request.user, &request.path).await?;
+    let quota = request.core.quota(&request.user).await?;
+    let locks = request.core.active_locks(&request.user).await?;
+    let context = PropContext { base: &request.base, quota, locks: &locks };
+    let mut out = String::from(props::MULTISTATUS_OPEN);
+    describe(request, &node, &request.path, &what, &context, &mut out).await?;
+    if depth == 1 && node.is_dir {
+        for child in request.core.list(&node).await? {
+            let path = request.path.join(&child.name);
+            describe(request, &child, &path, &what, &context, &mut out).await?;
+        }
+    }
+    out.push_str(props::MULTISTATUS_CLOSE);
+    Ok((StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], out).into_response())
+}
+
+/// Appends the `<d:response>` of one resource.
+async fn describe(
+    request: &DavRequest,
+    node: &Node,
+    path: &TreePath,
+    what: &PropfindRequest,
+    context: &PropContext<'_>,
+    out: &mut String,
+) -> DavResult<()> {
+    let mut found = String::new();
+    let mut missing = String::new();
+    let needs_dead = match what {
+        PropfindRequest::Props(names) => names.iter().any(|name| !props::is_live(name)),
+        _ => true,
+    };
+    let dead = if needs_dead { request.core.dead_props(node).await? } else { Vec::new() };
+    match what {
+        PropfindRequest::Props(names) => {
+            for name in names {
+                if let Some(prop) = props::find_dead(&dead, name) {
+                    props::write_prop(&mut found, name, &prop.value);
+                } else if let Some(value) = props::live_value(name, node, path, context) {
+                    props::write_prop(&mut found, name, &value);
+                } else {
+                    props::write_prop(&mut missing, name, "");
+                }
+            }
+        }
+        PropfindRequest::AllProp { include } => {
+            let mut names: Vec<PropName> = props::ALLPROP_LIVE.iter().map(|local| PropName::dav(local)).collect();
+            names.extend(include.iter().cloned());
+            for name in &names {
+                if props::find_dead(&dead, name).is_some() {
+                    continue;
+                }
+                if let Some(value) = props::live_value(name, node, path, context) {
+                    props::write_prop(&mut found, name, &value);
+                }
+            }
+            for prop in &dead {
+                props::write_prop(&mut found, &PropName { ns: prop.ns.clone(), local: prop.name.clone() }, &prop.value);
+            }
+        }
+        PropfindRequest::PropName => {
+            for local in props::ALLPROP_LIVE {
+                let name = PropName::dav(local);
+                if props::live_value(&name, node, path, context).is_some() {
+                    props::write_prop(&mut found, &name, "");
+                }
+            }
+            for prop in &dead {
+                props::write_prop(&mut found, &PropName { ns: prop.ns.clone(), local: prop.name.clone() }, "");
+            }
+        }
+    }
+    props::write_response(out, &request.href(path, node.is_dir), &found, &missing);
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! Methods that change the tree: PUT, DELETE, MKCOL, COPY, MOVE and PROPPATCH.
+
+use super::conditions::{self, etag_header};
+use super::props::{self, MULTISTATUS_CLOSE, MULTISTATUS_OPEN};
+use super::xml::{parse_proppatch, PatchOp, DAV_NS};
+use super::{empty, urls, DavRequest};
+use crate::error::{DavError, DavResult};
+use axum::body::Body;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use hafen_core::{CopyOrMove, DeadProp, PropOp, PutOptions};
+
+fn header_text<'a>(request: &'a DavRequest, name: &str) -> Option<&'a str> {
+    request.headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim)
+}
+
+/// Parses `X-OC-Mtime` (seconds since the epoch, possibly with a fraction).
+fn requested_mtime(request: &DavRequest) -> DavResult<Option<i64>> {
+    match header_text(request, "x-oc-mtime") {
+        None => Ok(None),
+        Some(text) => text
+            .parse::<f64>()
+            .ok()
+            .filter(|seconds| seconds.is_finite() && *seconds >= 0.0 && *seconds < 1e11)
+            .map(|seconds| Some(seconds as i64))
+            .ok_or_else(|| DavError::BadRequest("X-OC-Mtime must be a Unix timestamp in seconds".into())),
+    }
+}
+
+pub(crate) async fn put(request: &DavRequest, body: Body) -> DavResult<Response> {
+    let existing = request.core.resolve(&request.user, &request.path).await?;
+    conditions::evaluate(&request.headers, existing.as_ref(), false)?;
+    let content_length = match header_text(request, "content-length") {
+        Some(text) => Some(text.parse::<u64>().map_err(|_| DavError::BadRequest("invalid Content-Length".into()))?),
+        None => None,
+    };
+    let mtime = requested_mtime(request)?;
+    let if_match = header_text(request, "if-match")
+        .filter(|value| !value.contains(','))
+        .map(|value| value.trim_matches('"').to_string());
+    let options = PutOptions {
+        content_length,
+        mtime,
+        if_match,
+        if_none_match_any: header_text(request, "if-none-match") == Some("*"),
+        lock_tokens: request.tokens.clone(),
+    };
+    let stream = body.into_data_stream().map(|chunk| chunk.map_err(|error| error.to_string()));
+    let outcome = request.core.put_file(&request.user, &request.path, stream, options).await?;
+    let status = if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
+    let mut response = empty(status);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&etag_header(&outcome.node)) {
+        headers.insert(header::ETAG, value.clone());
+        headers.insert("oc-etag", value);
+    }
+    headers.insert("oc-fileid", HeaderValue::from(outcome.node.id.0));
+    if mtime.is_some() {
+        headers.insert("x-oc-mtime", HeaderValue::from_static("accepted"));
+    }
+    Ok(response)
+}
+
+pub(crate) async fn delete(request: &DavRequest) -> DavResult<Response> {
+    let node = request.core.stat(&request.user, &request.path).await?;
+    conditions::evaluate(&request.headers, Some(&node), false)?;
+    request.core.delete(&request.user, &request.path, &request.tokens).await?;
+    Ok(empty(StatusCode::NO_CONTENT))
+}
+
+pub(crate) async fn mkcol(request: &DavRequest, body: Body) -> DavResult<Response> {
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        if chunk.map_err(|error| DavError::BadRequest(error.to_string()))?.iter().any(|_| true) {
+            return Err(DavError::UnsupportedMediaType("MKCOL with a request body is not supported".into()));
+        }
+    }
+    request.core.make_folder(&request.user, &request.path, &request.tokens).await?;
+    Ok(empty(StatusCode::CREATED))
+}
+
+pub(crate) async fn copy_or_move(request: &DavRequest, is_move: bool) -> DavResult<Response> {
+    let destination = urls::parse_destination(&request.headers, &request.user.name)?;
+    let recursive = match header_text(request, "depth") {
+        None => true,
+        Some(value) if value.eq_ignore_ascii_case("infinity") => true,
+        Some("0") if !is_move => false,
+        Some(_) => return Err(DavError::BadRequest("Depth must be infinity (or 0 for COPY)".into())),
+    };
+    let overwrite = match header_text(request, "overwrite") {
+        None | Some("T") | Some("t") => true,
+        Some("F") | Some("f") => false,
+        Some(_) => return Err(DavError::BadRequest("Overwrite must be T or F".into())),
+    };
+    let node = request.core.stat(&request.user, &request.path).await?;
+    conditions::evaluate(&request.headers, Some(&node), false)?;
+    let mode = CopyOrMove { is_move, recursive, overwrite };
+    let created = request.core.copy_or_move(&request.user, &request.path, &destination, mode, &request.tokens).await?;
+    Ok(empty(if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT }))
+}
+
+pub(crate) async fn proppatch(request: &DavRequest, body: bytes::Bytes) -> DavResult<Response> {
+    let node = request.core.stat(&request.user, &request.path).await?;
+    conditions::evaluate(&request.headers, Some(&node), false)?;
+    let ops = parse_proppatch(&body)?;
+    let is_protected =
+        |name: &super::xml::PropName| name.ns == DAV_NS && props::PROTECTED.contains(&name.local.as_str());
+    let names: Vec<_> = ops
+        .iter()
+        .map(|op| match op {
+            PatchOp::Set { name, .. } | PatchOp::Remove { name } => name.clone(),
+        })
+        .collect();
+    let refused = names.iter().any(is_protected);
+    let mut found = String::new();
+    let mut forbidden = String::new();
+    let mut failed_dependency = String::new();
+    for name in &names {
+        if refused {
+            if is_protected(name) {
+                props::write_prop(&mut forbidden, name, "");
+            } else {
+                props::write_prop(&mut failed_dependency, name, "");
+            }
+        } else {
+            props::write_prop(&mut found, name, "");
+        }
+    }
+    if !refused {
+        let core_ops: Vec<PropOp> = ops
+            .into_iter()
+            .map(|op| match op {
+                PatchOp::Set { name, value } => PropOp::Set(DeadProp { ns: name.ns, name: name.local, value }),
+                PatchOp::Remove { name } => PropOp::Remove { ns: name.ns, name: name.local },
+            })
+            .collect();
+        request.core.patch_props(&request.user, &request.path, &core_ops, &request.tokens).await?;
+    }
+    let mut out = String::from(MULTISTATUS_OPEN);
+    out.push_str("<d:response><d:href>");
+    out.push_str(&super::xml::escape(&request.href(&request.path, node.is_dir)));
+    out.push_str("</d:href>");
+    for (props_xml, status) in
+        [(found, "200 OK"), (forbidden, "403 Forbidden"), (failed_dependency, "424 Failed Dependency")]
+    {
+        if !props_xml.is_empty() {
+            out.push_str(&format!(
+                "<d:propstat><d:prop>{props_xml}</d:prop><d:status>HTTP/1.1 {status}</d:status></d:propstat>"
+            ));
+        }
+    }
+    out.push_str("</d:response>");
+    out.push_str(MULTISTATUS_CLOSE);
+    Ok((StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], out).into_response())
+}

@@ -1,0 +1,66 @@
+//! Protocol layer of Hafen: turns HTTP requests into calls of the domain core and core
+//! results into HTTP responses. WebDAV lives in `dav`; later protocols (Nextcloud OCS,
+//! JSON API, web UI) get their own modules. This crate depends on `hafen-core` only: it
+//! cannot touch SQL or files.
+
+mod auth;
+pub mod dav;
+mod error;
+
+pub use error::{DavError, DavResult};
+
+use axum::extract::State;
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use hafen_core::Core;
+use std::net::IpAddr;
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConfig {
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Arc<Core>,
+    pub config: Arc<HttpConfig>,
+}
+
+/// The complete HTTP application.
+pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
+    let state = AppState { core, config: Arc::new(config) };
+    let security_headers: [(HeaderName, &'static str); 4] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'"),
+    ];
+    let mut app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/remote.php/dav", axum::routing::any(dav::handle))
+        .route("/remote.php/dav/{*rest}", axum::routing::any(dav::handle))
+        .route("/remote.php/webdav", axum::routing::any(dav::handle))
+        .route("/remote.php/webdav/{*rest}", axum::routing::any(dav::handle))
+        .with_state(state);
+    for (name, value) in security_headers {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+    }
+    app
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.core.health().await {
+        Ok(()) => (StatusCode::OK, "ok\n"),
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+        }
+    }
+}

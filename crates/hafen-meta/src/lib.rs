@@ -1,0 +1,114 @@
+//! Metadata store: accounts, the file tree, file versions (as lists of content-addressed
+//! blocks), dead properties and WebDAV locks.
+//!
+//! This crate owns the `MetaStore` trait and its implementations (SQLite now, PostgreSQL
+//! later). The trait is shaped after domain operations, not SQL: every method that changes
+//! several rows runs in exactly one database transaction, which is the single commit point
+//! of the system (a file version exists exactly when its row is committed).
+
+mod model;
+mod sqlite;
+
+pub use model::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// Errors of the metadata layer. Semantic variants are meant to be mapped by the core;
+/// `Backend` is always an internal error.
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("quota exceeded")]
+    QuotaExceeded,
+    #[error("database error: {0}")]
+    Backend(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("invalid database url: {0}")]
+    InvalidUrl(String),
+}
+
+pub type MetaResult<T> = Result<T, MetaError>;
+
+/// The metadata store. Implementations must make each method atomic.
+#[async_trait]
+pub trait MetaStore: Send + Sync + 'static {
+    // ---- accounts ----
+    async fn count_users(&self) -> MetaResult<i64>;
+    /// Creates the account and its (empty) root folder in one transaction.
+    async fn create_user(&self, new_user: &NewUser, now: i64) -> MetaResult<User>;
+    async fn user_by_name(&self, name: &str) -> MetaResult<Option<User>>;
+    async fn list_users(&self) -> MetaResult<Vec<User>>;
+    async fn set_password_hash(&self, user: UserId, password_hash: &str) -> MetaResult<()>;
+    /// Deletes the account, its tree, app passwords and locks. Its blocks become garbage.
+    async fn delete_user(&self, user: UserId) -> MetaResult<()>;
+    async fn add_app_password(&self, user: UserId, label: &str, token_hash: &str, now: i64) -> MetaResult<()>;
+    /// Looks an app password up by the hash of its token.
+    async fn user_by_app_password(&self, token_hash: &str) -> MetaResult<Option<User>>;
+
+    // ---- tree ----
+    async fn root(&self, owner: UserId) -> MetaResult<Node>;
+    async fn node(&self, id: NodeId) -> MetaResult<Option<Node>>;
+    /// Walks `names` from the owner's root. Returns the chain of nodes found, starting with
+    /// the root; it is shorter than `names.len() + 1` when a component is missing.
+    async fn resolve(&self, owner: UserId, names: &[String]) -> MetaResult<Vec<Node>>;
+    async fn children(&self, parent: NodeId) -> MetaResult<Vec<Node>>;
+    /// `/owner/a/b` style path of a node, for reports.
+    async fn node_path(&self, id: NodeId) -> MetaResult<String>;
+    async fn create_folder(&self, parent: NodeId, name: &str, now: i64) -> MetaResult<Node>;
+    /// Makes a new file version visible: creates or updates the file node in one transaction,
+    /// checking `expect` and the owner's quota inside it, and updates ancestor sizes and ETags.
+    /// Returns the node and whether it was created.
+    async fn commit_file(&self, commit: &FileCommit) -> MetaResult<(Node, bool)>;
+    /// Deletes a node and everything below it.
+    async fn delete_node(&self, id: NodeId) -> MetaResult<()>;
+    /// Moves/renames `id` under `new_parent` as `new_name`, replacing `replace` first if given.
+    async fn move_node(
+        &self,
+        id: NodeId,
+        new_parent: NodeId,
+        new_name: &str,
+        replace: Option<NodeId>,
+    ) -> MetaResult<Node>;
+    /// Copies `id` (with its whole subtree when `recursive`) without copying data: the copies'
+    /// versions point at the same blocks. Replaces `replace` first if given.
+    async fn copy_node(&self, request: &CopyRequest) -> MetaResult<Node>;
+    async fn set_mtime(&self, id: NodeId, mtime: i64) -> MetaResult<Node>;
+    async fn version_blocks(&self, version: VersionId) -> MetaResult<Vec<BlockRef>>;
+
+    // ---- dead properties ----
+    async fn dead_props(&self, node: NodeId) -> MetaResult<Vec<DeadProp>>;
+    /// Applies all operations atomically, in order.
+    async fn patch_dead_props(&self, node: NodeId, ops: &[PropOp]) -> MetaResult<()>;
+
+    // ---- locks ----
+    /// All unexpired locks in the owner's tree (expired ones are purged).
+    async fn active_locks(&self, owner: UserId, now: i64) -> MetaResult<Vec<Lock>>;
+    async fn insert_lock(&self, lock: &Lock) -> MetaResult<()>;
+    async fn refresh_lock(&self, token: &str, timeout_secs: i64, expires_at: i64) -> MetaResult<()>;
+    async fn delete_lock(&self, token: &str) -> MetaResult<bool>;
+    /// Removes the locks rooted at `path` or below it.
+    async fn delete_locks_under(&self, owner: UserId, path: &str) -> MetaResult<()>;
+
+    // ---- integrity ----
+    /// Every block referenced by a committed version, with the file node using it.
+    async fn referenced_blocks(&self) -> MetaResult<Vec<BlockUse>>;
+}
+
+/// Opens the metadata store named by `url` (`sqlite://PATH`), applying migrations.
+pub async fn open(url: &str) -> MetaResult<Arc<dyn MetaStore>> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    } else {
+        Err(MetaError::InvalidUrl(format!("{url}: supported schemes are sqlite://")))
+    }
+}

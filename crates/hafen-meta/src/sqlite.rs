@@ -1,0 +1,783 @@
+//! SQLite implementation of `MetaStore` (the embedded default).
+//!
+//! The database runs in WAL mode with `synchronous=FULL`, so a committed transaction survives
+//! a crash of the process or the machine. Writes go through a single-connection pool and
+//! `BEGIN IMMEDIATE`, which serialises writers inside the process without SQLITE_BUSY
+//! upgrade deadlocks; other processes (the CLI) wait on the busy timeout.
+
+use crate::*;
+use async_trait::async_trait;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use std::borrow::Cow;
+use std::path::Path;
+use std::time::Duration;
+
+/// The schema migrations of this backend, embedded in the binary and applied in order.
+#[derive(Debug)]
+struct EmbeddedMigrations;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/sqlite/0001_initial.sql"))];
+
+impl MigrationSource<'static> for EmbeddedMigrations {
+    fn resolve(
+        self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send>>
+    {
+        Box::pin(async {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+pub struct SqliteStore {
+    read: SqlitePool,
+    write: SqlitePool,
+}
+
+const NODE_COLUMNS: &str = "id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, version_id";
+const USER_COLUMNS: &str = "id, name, display_name, email, password_hash, quota, is_admin, created_at";
+
+fn node_from_row(row: &SqliteRow) -> Result<Node, sqlx::Error> {
+    Ok(Node {
+        id: NodeId(row.try_get("id")?),
+        owner: UserId(row.try_get("owner_id")?),
+        parent: row.try_get::<Option<i64>, _>("parent_id")?.map(NodeId),
+        name: row.try_get("name")?,
+        is_dir: row.try_get::<i64, _>("is_dir")? != 0,
+        size: row.try_get("size")?,
+        mtime: row.try_get("mtime")?,
+        ctime: row.try_get("ctime")?,
+        etag: row.try_get("etag")?,
+        version: row.try_get::<Option<i64>, _>("version_id")?.map(VersionId),
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: UserId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        display_name: row.try_get("display_name")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        quota: row.try_get("quota")?,
+        is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn lock_from_row(row: &SqliteRow) -> Result<Lock, sqlx::Error> {
+    Ok(Lock {
+        token: row.try_get("token")?,
+        owner: UserId(row.try_get("owner_id")?),
+        path: row.try_get("path")?,
+        depth_infinite: row.try_get::<i64, _>("depth_infinite")? != 0,
+        exclusive: row.try_get::<i64, _>("exclusive")? != 0,
+        owner_xml: row.try_get("owner_xml")?,
+        timeout_secs: row.try_get("timeout_secs")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+/// A fresh random ETag value.
+fn new_etag() -> String {
+    hex::encode(rand::random::<[u8; 8]>())
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+type Tx = Transaction<'static, Sqlite>;
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub async fn open(path: &Path) -> MetaResult<SqliteStore> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let migrator = Migrator::new(EmbeddedMigrations).await?;
+        migrator.run(&write).await?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        Ok(SqliteStore { read, write })
+    }
+
+    async fn begin(&self) -> MetaResult<Tx> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    async fn node_tx(tx: &mut Tx, id: NodeId) -> MetaResult<Option<Node>> {
+        let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.as_ref().map(node_from_row).transpose()?)
+    }
+
+    async fn child_tx(tx: &mut Tx, parent: NodeId, name: &str) -> MetaResult<Option<Node>> {
+        let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? AND name = ?"))
+            .bind(parent.0)
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.as_ref().map(node_from_row).transpose()?)
+    }
+
+    async fn folder_tx(tx: &mut Tx, id: NodeId) -> MetaResult<Node> {
+        match Self::node_tx(tx, id).await? {
+            Some(node) if node.is_dir => Ok(node),
+            Some(_) => Err(MetaError::Conflict("parent is not a folder".into())),
+            None => Err(MetaError::NotFound("parent folder".into())),
+        }
+    }
+
+    /// Adds `size_delta` to `start` and every ancestor of it and gives each a new ETag.
+    async fn touch_ancestors(tx: &mut Tx, start: NodeId, size_delta: i64) -> MetaResult<()> {
+        sqlx::query(
+            "WITH RECURSIVE chain(id) AS (SELECT ? UNION ALL \
+               SELECT n.parent_id FROM nodes n JOIN chain ON n.id = chain.id WHERE n.parent_id IS NOT NULL) \
+             UPDATE nodes SET size = size + ?, etag = lower(hex(randomblob(8))) WHERE id IN (SELECT id FROM chain)",
+        )
+        .bind(start.0)
+        .bind(size_delta)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn used_bytes(tx: &mut Tx, owner: UserId) -> MetaResult<i64> {
+        let used: i64 = sqlx::query_scalar("SELECT size FROM nodes WHERE owner_id = ? AND parent_id IS NULL")
+            .bind(owner.0)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(used)
+    }
+
+    async fn check_quota(tx: &mut Tx, owner: UserId, quota: Option<i64>, growth: i64) -> MetaResult<()> {
+        if let Some(quota) = quota {
+            if growth > 0 && Self::used_bytes(tx, owner).await? + growth > quota {
+                return Err(MetaError::QuotaExceeded);
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_version(
+        tx: &mut Tx,
+        node: NodeId,
+        size: i64,
+        hash: &str,
+        blocks: &[BlockRef],
+        now: i64,
+    ) -> MetaResult<VersionId> {
+        let version: i64 = sqlx::query_scalar(
+            "INSERT INTO versions (node_id, size, content_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(node.0)
+        .bind(size)
+        .bind(hash)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        for (seq, block) in blocks.iter().enumerate() {
+            sqlx::query("INSERT INTO version_blocks (version_id, seq, hash, len) VALUES (?, ?, ?, ?)")
+                .bind(version)
+                .bind(seq as i64)
+                .bind(&block.hash)
+                .bind(block.len)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(VersionId(version))
+    }
+
+    /// Deletes a node's subtree and removes its size from the ancestors.
+    async fn delete_tx(tx: &mut Tx, node: &Node) -> MetaResult<()> {
+        sqlx::query("DELETE FROM nodes WHERE id = ?").bind(node.id.0).execute(&mut **tx).await?;
+        if let Some(parent) = node.parent {
+            Self::touch_ancestors(tx, parent, -node.size).await?;
+        }
+        Ok(())
+    }
+
+    /// Copies one node row (with its current version and dead properties) under `parent`.
+    async fn copy_one(
+        tx: &mut Tx,
+        source: &Node,
+        size: i64,
+        parent: NodeId,
+        name: &str,
+        now: i64,
+    ) -> MetaResult<NodeId> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) \
+             SELECT owner_id, ?, ?, is_dir, ?, mtime, ?, ? FROM nodes WHERE id = ? RETURNING id",
+        )
+        .bind(parent.0)
+        .bind(name)
+        .bind(size)
+        .bind(now)
+        .bind(new_etag())
+        .bind(source.id.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        if let Some(version) = source.version {
+            let new_version: i64 = sqlx::query_scalar(
+                "INSERT INTO versions (node_id, size, content_hash, created_at) \
+                 SELECT ?, size, content_hash, ? FROM versions WHERE id = ? RETURNING id",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(version.0)
+            .fetch_one(&mut **tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO version_blocks (version_id, seq, hash, len) SELECT ?, seq, hash, len FROM version_blocks WHERE version_id = ?",
+            )
+            .bind(new_version)
+            .bind(version.0)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("UPDATE nodes SET version_id = ? WHERE id = ?")
+                .bind(new_version)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        sqlx::query("INSERT INTO dead_props (node_id, ns, name, value) SELECT ?, ns, name, value FROM dead_props WHERE node_id = ?")
+            .bind(id)
+            .bind(source.id.0)
+            .execute(&mut **tx)
+            .await?;
+        Ok(NodeId(id))
+    }
+
+    async fn children_tx(tx: &mut Tx, parent: NodeId) -> MetaResult<Vec<Node>> {
+        let rows = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? ORDER BY name"))
+            .bind(parent.0)
+            .fetch_all(&mut **tx)
+            .await?;
+        Ok(rows.iter().map(node_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Fails when `candidate` is `ancestor` or lies below it.
+    async fn ensure_not_inside(tx: &mut Tx, candidate: NodeId, ancestor: NodeId) -> MetaResult<()> {
+        let inside: i64 = sqlx::query_scalar(
+            "WITH RECURSIVE chain(id) AS (SELECT ? UNION ALL \
+               SELECT n.parent_id FROM nodes n JOIN chain ON n.id = chain.id WHERE n.parent_id IS NOT NULL) \
+             SELECT COUNT(*) FROM chain WHERE id = ?",
+        )
+        .bind(candidate.0)
+        .bind(ancestor.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        if inside > 0 {
+            return Err(MetaError::Conflict("cannot move or copy a folder into itself".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MetaStore for SqliteStore {
+    async fn count_users(&self) -> MetaResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.read).await?)
+    }
+
+    async fn create_user(&self, new_user: &NewUser, now: i64) -> MetaResult<User> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO users (name, display_name, email, password_hash, quota, is_admin, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&new_user.name)
+        .bind(&new_user.display_name)
+        .bind(&new_user.email)
+        .bind(&new_user.password_hash)
+        .bind(new_user.quota)
+        .bind(i64::from(new_user.is_admin))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        let user = match inserted {
+            Ok(row) => user_from_row(&row)?,
+            Err(error) if is_unique_violation(&error) => return Err(MetaError::AlreadyExists(new_user.name.clone())),
+            Err(error) => return Err(error.into()),
+        };
+        sqlx::query("INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) VALUES (?, NULL, '', 1, 0, ?, ?, ?)")
+            .bind(user.id.0)
+            .bind(now)
+            .bind(now)
+            .bind(new_etag())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn user_by_name(&self, name: &str) -> MetaResult<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn list_users(&self) -> MetaResult<Vec<User>> {
+        let rows =
+            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name")).fetch_all(&self.read).await?;
+        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn set_password_hash(&self, user: UserId, password_hash: &str) -> MetaResult<()> {
+        let done = sqlx::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(user.0)
+            .execute(&self.write)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(MetaError::NotFound("user".into()));
+        }
+        Ok(())
+    }
+
+    async fn delete_user(&self, user: UserId) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        // Children first would be implied by the cascade; deleting the root cascades the tree.
+        sqlx::query("DELETE FROM nodes WHERE owner_id = ? AND parent_id IS NULL")
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE id = ?").bind(user.0).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_app_password(&self, user: UserId, label: &str, token_hash: &str, now: i64) -> MetaResult<()> {
+        sqlx::query("INSERT INTO app_passwords (user_id, label, token_hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(user.0)
+            .bind(label)
+            .bind(token_hash)
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn user_by_app_password(&self, token_hash: &str) -> MetaResult<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM users u JOIN app_passwords a ON a.user_id = u.id WHERE a.token_hash = ?",
+            USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn root(&self, owner: UserId) -> MetaResult<Node> {
+        let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE owner_id = ? AND parent_id IS NULL"))
+            .bind(owner.0)
+            .fetch_optional(&self.read)
+            .await?;
+        match row {
+            Some(row) => Ok(node_from_row(&row)?),
+            None => Err(MetaError::NotFound("root folder".into())),
+        }
+    }
+
+    async fn node(&self, id: NodeId) -> MetaResult<Option<Node>> {
+        let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(node_from_row).transpose()?)
+    }
+
+    async fn resolve(&self, owner: UserId, names: &[String]) -> MetaResult<Vec<Node>> {
+        let mut connection = self.read.acquire().await?;
+        let root = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE owner_id = ? AND parent_id IS NULL"))
+            .bind(owner.0)
+            .fetch_optional(&mut *connection)
+            .await?
+            .ok_or_else(|| MetaError::NotFound("root folder".into()))?;
+        let mut chain = vec![node_from_row(&root)?];
+        for name in names {
+            let parent = chain[chain.len() - 1].id;
+            let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? AND name = ?"))
+                .bind(parent.0)
+                .bind(name)
+                .fetch_optional(&mut *connection)
+                .await?;
+            match row {
+                Some(row) => chain.push(node_from_row(&row)?),
+                None => break,
+            }
+        }
+        Ok(chain)
+    }
+
+    async fn children(&self, parent: NodeId) -> MetaResult<Vec<Node>> {
+        let rows = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? ORDER BY name"))
+            .bind(parent.0)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(node_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn node_path(&self, id: NodeId) -> MetaResult<String> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE chain(id, parent_id, name, owner_id, depth) AS ( \
+               SELECT id, parent_id, name, owner_id, 0 FROM nodes WHERE id = ? UNION ALL \
+               SELECT n.id, n.parent_id, n.name, n.owner_id, chain.depth + 1 FROM nodes n JOIN chain ON n.id = chain.parent_id) \
+             SELECT chain.name AS name, chain.parent_id AS parent_id, u.name AS owner FROM chain JOIN users u ON u.id = chain.owner_id ORDER BY depth DESC",
+        )
+        .bind(id.0)
+        .fetch_all(&self.read)
+        .await?;
+        let mut path = String::new();
+        for row in &rows {
+            if row.try_get::<Option<i64>, _>("parent_id")?.is_none() {
+                path.push('/');
+                path.push_str(&row.try_get::<String, _>("owner")?);
+            } else {
+                path.push('/');
+                path.push_str(&row.try_get::<String, _>("name")?);
+            }
+        }
+        Ok(path)
+    }
+
+    async fn create_folder(&self, parent: NodeId, name: &str, now: i64) -> MetaResult<Node> {
+        let mut tx = self.begin().await?;
+        let parent_node = Self::folder_tx(&mut tx, parent).await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) VALUES (?, ?, ?, 1, 0, ?, ?, ?) RETURNING {NODE_COLUMNS}"
+        ))
+        .bind(parent_node.owner.0)
+        .bind(parent.0)
+        .bind(name)
+        .bind(now)
+        .bind(now)
+        .bind(new_etag())
+        .fetch_one(&mut *tx)
+        .await;
+        let node = match inserted {
+            Ok(row) => node_from_row(&row)?,
+            Err(error) if is_unique_violation(&error) => return Err(MetaError::AlreadyExists(name.to_string())),
+            Err(error) => return Err(error.into()),
+        };
+        Self::touch_ancestors(&mut tx, parent, 0).await?;
+        tx.commit().await?;
+        Ok(node)
+    }
+
+    async fn commit_file(&self, commit: &FileCommit) -> MetaResult<(Node, bool)> {
+        let mut tx = self.begin().await?;
+        let parent = Self::folder_tx(&mut tx, commit.parent).await?;
+        let existing = Self::child_tx(&mut tx, commit.parent, &commit.name).await?;
+        if let Some(node) = &existing {
+            if node.is_dir {
+                return Err(MetaError::Conflict("a folder of that name exists".into()));
+            }
+        }
+        let satisfied = match (&commit.expect, &existing) {
+            (Expect::Anything, _) => true,
+            (Expect::Absent, existing) => existing.is_none(),
+            (Expect::Present, existing) => existing.is_some(),
+            (Expect::Etag(etag), Some(node)) => &node.etag == etag,
+            (Expect::Etag(_), None) => false,
+        };
+        if !satisfied {
+            return Err(MetaError::PreconditionFailed);
+        }
+        let old_size = existing.as_ref().map_or(0, |node| node.size);
+        let growth = commit.size - old_size;
+        Self::check_quota(&mut tx, parent.owner, commit.quota, growth).await?;
+        let (node_id, old_version, created) = match &existing {
+            Some(node) => (node.id, node.version, false),
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) VALUES (?, ?, ?, 0, 0, ?, ?, '') RETURNING id",
+                )
+                .bind(parent.owner.0)
+                .bind(commit.parent.0)
+                .bind(&commit.name)
+                .bind(commit.mtime)
+                .bind(commit.now)
+                .fetch_one(&mut *tx)
+                .await?;
+                (NodeId(id), None, true)
+            }
+        };
+        let version =
+            Self::insert_version(&mut tx, node_id, commit.size, &commit.content_hash, &commit.blocks, commit.now)
+                .await?;
+        let row = sqlx::query(&format!(
+            "UPDATE nodes SET size = ?, mtime = ?, etag = ?, version_id = ? WHERE id = ? RETURNING {NODE_COLUMNS}"
+        ))
+        .bind(commit.size)
+        .bind(commit.mtime)
+        .bind(new_etag())
+        .bind(version.0)
+        .bind(node_id.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        let node = node_from_row(&row)?;
+        if let Some(old) = old_version {
+            // Without versioning (a later feature) the previous version's rows go; its blocks
+            // become garbage unless another version still references them.
+            sqlx::query("DELETE FROM versions WHERE id = ?").bind(old.0).execute(&mut *tx).await?;
+        }
+        Self::touch_ancestors(&mut tx, commit.parent, growth).await?;
+        tx.commit().await?;
+        Ok((node, created))
+    }
+
+    async fn delete_node(&self, id: NodeId) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        let node = Self::node_tx(&mut tx, id).await?.ok_or_else(|| MetaError::NotFound("node".into()))?;
+        if node.parent.is_none() {
+            return Err(MetaError::Conflict("the root folder cannot be deleted".into()));
+        }
+        Self::delete_tx(&mut tx, &node).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn move_node(
+        &self,
+        id: NodeId,
+        new_parent: NodeId,
+        new_name: &str,
+        replace: Option<NodeId>,
+    ) -> MetaResult<Node> {
+        let mut tx = self.begin().await?;
+        let node = Self::node_tx(&mut tx, id).await?.ok_or_else(|| MetaError::NotFound("source".into()))?;
+        let old_parent = node.parent.ok_or_else(|| MetaError::Conflict("the root folder cannot be moved".into()))?;
+        Self::folder_tx(&mut tx, new_parent).await?;
+        if node.is_dir {
+            Self::ensure_not_inside(&mut tx, new_parent, id).await?;
+        }
+        if let Some(target) = replace {
+            let target =
+                Self::node_tx(&mut tx, target).await?.ok_or_else(|| MetaError::NotFound("destination".into()))?;
+            Self::delete_tx(&mut tx, &target).await?;
+        }
+        let updated =
+            sqlx::query(&format!("UPDATE nodes SET parent_id = ?, name = ? WHERE id = ? RETURNING {NODE_COLUMNS}"))
+                .bind(new_parent.0)
+                .bind(new_name)
+                .bind(id.0)
+                .fetch_one(&mut *tx)
+                .await;
+        let moved = match updated {
+            Ok(row) => node_from_row(&row)?,
+            Err(error) if is_unique_violation(&error) => return Err(MetaError::AlreadyExists(new_name.to_string())),
+            Err(error) => return Err(error.into()),
+        };
+        Self::touch_ancestors(&mut tx, old_parent, -node.size).await?;
+        Self::touch_ancestors(&mut tx, new_parent, node.size).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    async fn copy_node(&self, request: &CopyRequest) -> MetaResult<Node> {
+        let mut tx = self.begin().await?;
+        let source =
+            Self::node_tx(&mut tx, request.source).await?.ok_or_else(|| MetaError::NotFound("source".into()))?;
+        let parent = Self::folder_tx(&mut tx, request.new_parent).await?;
+        if source.is_dir && request.recursive {
+            Self::ensure_not_inside(&mut tx, request.new_parent, request.source).await?;
+        }
+        let copied_size = if source.is_dir && !request.recursive { 0 } else { source.size };
+        if let Some(target) = request.replace {
+            // Deleting first releases the target's space inside this same transaction.
+            let target =
+                Self::node_tx(&mut tx, target).await?.ok_or_else(|| MetaError::NotFound("destination".into()))?;
+            Self::delete_tx(&mut tx, &target).await?;
+        }
+        Self::check_quota(&mut tx, parent.owner, request.quota, copied_size).await?;
+        let root_copy =
+            match Self::copy_one(&mut tx, &source, copied_size, request.new_parent, &request.new_name, request.now)
+                .await
+            {
+                Ok(id) => id,
+                Err(MetaError::Backend(error)) if is_unique_violation(&error) => {
+                    return Err(MetaError::AlreadyExists(request.new_name.clone()))
+                }
+                Err(error) => return Err(error),
+            };
+        if source.is_dir && request.recursive {
+            // Depth-first over the source subtree; each pair maps a source folder to its copy.
+            let mut pending = vec![(source.id, root_copy)];
+            while let Some((from, to)) = pending.pop() {
+                for child in Self::children_tx(&mut tx, from).await? {
+                    let copy = Self::copy_one(&mut tx, &child, child.size, to, &child.name, request.now).await?;
+                    if child.is_dir {
+                        pending.push((child.id, copy));
+                    }
+                }
+            }
+        }
+        Self::touch_ancestors(&mut tx, request.new_parent, copied_size).await?;
+        let node = Self::node_tx(&mut tx, root_copy).await?.ok_or_else(|| MetaError::NotFound("copy".into()))?;
+        tx.commit().await?;
+        Ok(node)
+    }
+
+    async fn set_mtime(&self, id: NodeId, mtime: i64) -> MetaResult<Node> {
+        let row = sqlx::query(&format!("UPDATE nodes SET mtime = ? WHERE id = ? RETURNING {NODE_COLUMNS}"))
+            .bind(mtime)
+            .bind(id.0)
+            .fetch_optional(&self.write)
+            .await?;
+        match row {
+            Some(row) => Ok(node_from_row(&row)?),
+            None => Err(MetaError::NotFound("node".into())),
+        }
+    }
+
+    async fn version_blocks(&self, version: VersionId) -> MetaResult<Vec<BlockRef>> {
+        let rows = sqlx::query("SELECT hash, len FROM version_blocks WHERE version_id = ? ORDER BY seq")
+            .bind(version.0)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| Ok(BlockRef { hash: row.try_get("hash")?, len: row.try_get("len")? })).collect()
+    }
+
+    async fn dead_props(&self, node: NodeId) -> MetaResult<Vec<DeadProp>> {
+        let rows = sqlx::query("SELECT ns, name, value FROM dead_props WHERE node_id = ? ORDER BY ns, name")
+            .bind(node.0)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeadProp { ns: row.try_get("ns")?, name: row.try_get("name")?, value: row.try_get("value")? })
+            })
+            .collect()
+    }
+
+    async fn patch_dead_props(&self, node: NodeId, ops: &[PropOp]) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        for op in ops {
+            match op {
+                PropOp::Set(prop) => {
+                    sqlx::query("INSERT OR REPLACE INTO dead_props (node_id, ns, name, value) VALUES (?, ?, ?, ?)")
+                        .bind(node.0)
+                        .bind(&prop.ns)
+                        .bind(&prop.name)
+                        .bind(&prop.value)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                PropOp::Remove { ns, name } => {
+                    sqlx::query("DELETE FROM dead_props WHERE node_id = ? AND ns = ? AND name = ?")
+                        .bind(node.0)
+                        .bind(ns)
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        Self::touch_ancestors(&mut tx, node, 0).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn active_locks(&self, owner: UserId, now: i64) -> MetaResult<Vec<Lock>> {
+        let rows = sqlx::query("SELECT * FROM locks WHERE owner_id = ? AND expires_at > ?")
+            .bind(owner.0)
+            .bind(now)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|row| Ok(lock_from_row(row)?)).collect()
+    }
+
+    async fn insert_lock(&self, lock: &Lock) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM locks WHERE expires_at <= ?")
+            .bind(lock.expires_at - lock.timeout_secs)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO locks (token, owner_id, path, depth_infinite, exclusive, owner_xml, timeout_secs, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&lock.token)
+        .bind(lock.owner.0)
+        .bind(&lock.path)
+        .bind(i64::from(lock.depth_infinite))
+        .bind(i64::from(lock.exclusive))
+        .bind(&lock.owner_xml)
+        .bind(lock.timeout_secs)
+        .bind(lock.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn refresh_lock(&self, token: &str, timeout_secs: i64, expires_at: i64) -> MetaResult<()> {
+        sqlx::query("UPDATE locks SET timeout_secs = ?, expires_at = ? WHERE token = ?")
+            .bind(timeout_secs)
+            .bind(expires_at)
+            .bind(token)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_lock(&self, token: &str) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM locks WHERE token = ?").bind(token).execute(&self.write).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_locks_under(&self, owner: UserId, path: &str) -> MetaResult<()> {
+        let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
+        sqlx::query("DELETE FROM locks WHERE owner_id = ? AND (path = ? OR substr(path, 1, length(?)) = ?)")
+            .bind(owner.0)
+            .bind(path)
+            .bind(&prefix)
+            .bind(&prefix)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn referenced_blocks(&self) -> MetaResult<Vec<BlockUse>> {
+        let rows = sqlx::query(
+            "SELECT b.hash AS hash, b.len AS len, n.id AS node_id FROM nodes n JOIN version_blocks b ON b.version_id = n.version_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BlockUse {
+                    hash: row.try_get("hash")?,
+                    len: row.try_get("len")?,
+                    node: NodeId(row.try_get("node_id")?),
+                })
+            })
+            .collect()
+    }
+}

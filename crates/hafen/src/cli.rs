@@ -1,0 +1,189 @@
+//! Command-line interface: `serve`, account administration (`user …`) and `fsck`. Account
+//! commands work on the same data directory while the server runs (SQLite in WAL mode).
+
+use crate::config::{FileConfig, Settings};
+use crate::server;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use hafen_core::{Core, NewAccount};
+use std::io::{BufRead, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "hafen", version, about = "Hafen: sovereign file exchange server")]
+pub struct Cli {
+    /// Data directory (metadata database and content blocks) [default: ./hafen-data]
+    #[arg(long, env = "HAFEN_DATA", global = true)]
+    pub data: Option<PathBuf>,
+    /// TOML configuration file
+    #[arg(long, env = "HAFEN_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long, env = "HAFEN_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Reverse proxy whose X-Forwarded-For is trusted (repeatable)
+        #[arg(long = "trusted-proxy", env = "HAFEN_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<IpAddr>,
+    },
+    /// Manage accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check the content store: verify every referenced block, remove unreferenced ones
+    Fsck {
+        /// Only remove unreferenced blocks older than this (protects uploads in flight)
+        #[arg(long, default_value_t = 900)]
+        grace_seconds: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (prints a generated password unless --password-stdin is given)
+    Add {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        /// Storage quota in bytes
+        #[arg(long)]
+        quota: Option<u64>,
+        #[arg(long)]
+        admin: bool,
+    },
+    /// List accounts
+    List,
+    /// Set an account's password (read from standard input)
+    Passwd {
+        name: String,
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Delete an account and its files
+    Del { name: String },
+    /// Create an app password and print its token
+    AppPassword {
+        name: String,
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+fn read_password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    anyhow::ensure!(!password.is_empty(), "the password read from standard input is empty");
+    Ok(password)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { listen, trusted_proxies } => {
+            let settings = Settings::resolve(file, cli.data, listen, trusted_proxies)?;
+            server::serve(settings).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(command) => {
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?;
+            let core = server::open_core(&settings.data).await?;
+            user_command(&core, command).await
+        }
+        Command::Fsck { grace_seconds } => {
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?;
+            let core = server::open_core(&settings.data).await?;
+            fsck(&core, Duration::from_secs(grace_seconds)).await
+        }
+    }
+}
+
+async fn user_command(core: &Arc<Core>, command: UserCommand) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    match command {
+        UserCommand::Add { name, password_stdin, display_name, email, quota, admin } => {
+            let (password, generated) = if password_stdin {
+                (read_password_from_stdin()?, false)
+            } else {
+                (hafen_core::random_secret(20), true)
+            };
+            let quota = quota.map(i64::try_from).transpose().context("quota too large")?;
+            let account = NewAccount {
+                name: name.clone(),
+                password: password.clone(),
+                display_name,
+                email,
+                quota,
+                is_admin: admin,
+            };
+            core.create_account(account).await?;
+            writeln!(out, "created account {name}")?;
+            if generated {
+                writeln!(out, "password: {password}")?;
+            }
+        }
+        UserCommand::List => {
+            for user in core.list_accounts().await? {
+                let quota = user.quota.map_or("unlimited".to_string(), |bytes| bytes.to_string());
+                let role = if user.is_admin { "admin" } else { "user" };
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{role}",
+                    user.name,
+                    user.display_name,
+                    user.email.unwrap_or_default(),
+                    quota
+                )?;
+            }
+        }
+        UserCommand::Passwd { name, .. } => {
+            let password = read_password_from_stdin()?;
+            core.set_password(&name, &password).await?;
+            writeln!(out, "password of {name} changed")?;
+        }
+        UserCommand::Del { name } => {
+            core.delete_account(&name).await?;
+            writeln!(out, "deleted account {name}")?;
+        }
+        UserCommand::AppPassword { name, label } => {
+            let token = core.create_app_password(&name, &label).await?;
+            writeln!(out, "{token}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn fsck(core: &Arc<Core>, grace: Duration) -> anyhow::Result<ExitCode> {
+    let report = core.fsck(grace).await?;
+    let mut out = std::io::stdout().lock();
+    for damage in &report.damage {
+        let kind = match damage.kind {
+            hafen_core::DamageKind::Missing => "missing",
+            hafen_core::DamageKind::Corrupt => "corrupt",
+        };
+        writeln!(out, "{kind}: {} (block {})", damage.path, damage.block)?;
+    }
+    writeln!(
+        out,
+        "checked {} blocks; removed {} unreferenced blocks and {} temporary files; {} damaged files",
+        report.blocks_checked,
+        report.orphans_removed,
+        report.temporary_removed,
+        report.damage.len()
+    )?;
+    Ok(if report.damage.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,78 @@
+//! Opening the stores, first-start setup and the HTTP listener with graceful shutdown.
+
+use crate::config::Settings;
+use anyhow::Context;
+use hafen_core::{Core, NewAccount};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Opens the embedded stores in `data` (SQLite metadata, local-disk blocks).
+pub async fn open_core(data: &Path) -> anyhow::Result<Arc<Core>> {
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create data directory {}", data.display()))?;
+    let database = data.join("hafen.db");
+    let meta = hafen_meta::open(&format!("sqlite://{}", database.display()))
+        .await
+        .context("cannot open the metadata store")?;
+    let blobs = Arc::new(hafen_blob::FsBlobStore::open(data).context("cannot open the blob store")?);
+    Ok(Core::new(meta, blobs))
+}
+
+/// Creates the `admin` account when there is none yet.
+async fn ensure_admin(core: &Core) -> anyhow::Result<()> {
+    if core.count_accounts().await? > 0 {
+        return Ok(());
+    }
+    let (password, generated) = match std::env::var("HAFEN_ADMIN_PASSWORD") {
+        Ok(password) if !password.is_empty() => (password, false),
+        _ => (hafen_core::random_secret(20), true),
+    };
+    core.create_account(NewAccount {
+        name: "admin".into(),
+        password: password.clone(),
+        is_admin: true,
+        ..NewAccount::default()
+    })
+    .await?;
+    if generated {
+        println!("created account admin with one-time password: {password}");
+    } else {
+        println!("created account admin with the password from HAFEN_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let core = open_core(&settings.data).await?;
+    ensure_admin(&core).await?;
+    let app = hafen_http::router(core, hafen_http::HttpConfig { trusted_proxies: settings.trusted_proxies.clone() });
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    println!("hafen listening on http://{address}");
+    std::io::stdout().flush()?;
+    tracing::info!(%address, data = %settings.data.display(), "serving");
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut signal) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            signal.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

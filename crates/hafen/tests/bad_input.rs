@@ -1,0 +1,520 @@
+//! End-to-end tests of hostile or malformed input: every case must be refused with a 4xx
+//! (or the status named) and must leave the stored data untouched.
+
+mod common;
+mod davkit;
+
+use std::time::{Duration, Instant};
+
+use common::{Client, TestServer, ADMIN_PASSWORD};
+use davkit::*;
+
+const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
+
+/// A server with: admin/{secret.txt, sub/, sub/inner.txt} and an empty account alice.
+fn setup() -> (TestServer, Client) {
+    let server = TestServer::start();
+    server.add_user("alice", "alice-pass", &[]);
+    let admin = Client::new("admin", ADMIN_PASSWORD);
+    assert_eq!(admin.put(&server.dav_url("admin", "secret.txt"), b"top secret").status, 201);
+    assert_eq!(admin.mkcol(&server.dav_url("admin", "sub")).status, 201);
+    assert_eq!(admin.put(&server.dav_url("admin", "sub/inner.txt"), b"inner").status, 201);
+    (server, admin)
+}
+
+/// Every path with its getetag below `user`'s root, plus the root's etag.
+fn snapshot(server: &TestServer, user: &str, password: &str) -> Vec<(String, String)> {
+    let client = Client::new(user, password);
+    let mut out = Vec::new();
+    let mut pending = vec![server.dav_url(user, "")];
+    while let Some(url) = pending.pop() {
+        let reply = client.propfind(&url, "1", &propfind_body(&["getetag", "resourcetype", "getcontentlength"]));
+        assert_eq!(reply.status, 207, "snapshot PROPFIND {url}: {reply:?}");
+        let own = pct_decode(&url_path(&url)).trim_end_matches('/').to_string();
+        for response in responses(&reply.text()) {
+            let path = href_path(&response);
+            let etag = prop_ok(&response, "getetag").unwrap_or_default();
+            let size = prop_ok(&response, "getcontentlength").unwrap_or_default();
+            if path.trim_end_matches('/') == own {
+                if url == server.dav_url(user, "") {
+                    out.push(("<root>".to_string(), etag));
+                }
+                continue;
+            }
+            let is_dir = prop_ok(&response, "resourcetype").unwrap_or_default().contains("collection");
+            if is_dir {
+                let encoded: Vec<String> = path.split('/').map(pct_encode).collect();
+                pending.push(format!("{}{}", server.base, encoded.join("/")));
+            }
+            out.push((path, format!("{etag} {size}")));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn admin_snapshot(server: &TestServer) -> Vec<(String, String)> {
+    snapshot(server, "admin", ADMIN_PASSWORD)
+}
+
+fn assert_untouched(server: &TestServer, before: &[(String, String)], alice_before: &[(String, String)]) {
+    assert_eq!(admin_snapshot(server), before, "admin's files changed");
+    assert_eq!(snapshot(server, "alice", "alice-pass"), alice_before, "alice's files changed");
+    let admin = Client::new("admin", ADMIN_PASSWORD);
+    assert_eq!(admin.get(&server.dav_url("admin", "secret.txt")).body, b"top secret");
+    assert_eq!(admin.get(&server.dav_url("admin", "sub/inner.txt")).body, b"inner");
+}
+
+fn assert_4xx(reply: &RawReply, what: &str) {
+    assert!((400..500).contains(&reply.status), "{what}: expected 4xx, got {} {:?}", reply.status, reply.text());
+}
+
+/// Sends each (method, raw path) as admin and expects a 4xx for all, with nothing changed.
+fn expect_all_rejected(server: &TestServer, cases: &[(&str, String)]) {
+    let before = admin_snapshot(server);
+    let alice_before = snapshot(server, "alice", "alice-pass");
+    for (method, path) in cases {
+        let body: &[u8] = if *method == "PUT" { b"payload" } else { b"" };
+        let reply = raw_request(server, method, path, Some(ADMIN), &[], body);
+        assert_4xx(&reply, &format!("{method} {path}"));
+        assert!(!reply.text().contains("top secret"), "{method} {path} leaked a file");
+    }
+    assert_untouched(server, &before, &alice_before);
+}
+
+const ADMIN_ROOT: &str = "/remote.php/dav/files/admin";
+
+// ---------------------------------------------------------------------------------------------
+// Path handling
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn dotdot_segments_are_rejected() {
+    let (server, _admin) = setup();
+    let cases = vec![
+        ("PUT", format!("{ADMIN_ROOT}/sub/../evil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/../alice/evil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub/../../alice/evil.txt")),
+        ("MKCOL", format!("{ADMIN_ROOT}/sub/../newdir")),
+        ("DELETE", format!("{ADMIN_ROOT}/sub/..")),
+        ("DELETE", format!("{ADMIN_ROOT}/sub/../secret.txt")),
+        ("GET", format!("{ADMIN_ROOT}/sub/../secret.txt")),
+        ("PUT", "/remote.php/webdav/sub/../evil.txt".to_string()),
+    ];
+    expect_all_rejected(&server, &cases);
+    // alice cannot climb into admin's tree.
+    let reply = raw_request(&server, "GET", "/remote.php/dav/files/alice/../admin/secret.txt", Some(("alice", "alice-pass")), &[], b"");
+    assert_4xx(&reply, "alice GET ../admin/secret.txt");
+    assert!(!reply.text().contains("top secret"));
+    let reply = raw_request(&server, "GET", "/remote.php/webdav/../dav/files/admin/secret.txt", Some(("alice", "alice-pass")), &[], b"");
+    assert_4xx(&reply, "alice GET via webdav/../dav");
+    assert!(!reply.text().contains("top secret"));
+}
+
+#[test]
+fn percent_encoded_dotdot_is_rejected() {
+    let (server, _admin) = setup();
+    let cases = vec![
+        ("PUT", format!("{ADMIN_ROOT}/sub/%2e%2e/evil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub/%2E%2E/evil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub/.%2e/evil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub/%2e./evil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/%2e%2e/alice/evil.txt")),
+        ("MKCOL", format!("{ADMIN_ROOT}/sub/%2e%2e/newdir")),
+        ("DELETE", format!("{ADMIN_ROOT}/sub/%2e%2e")),
+        ("GET", format!("{ADMIN_ROOT}/sub/%2e%2e/secret.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/%2e%2e")),
+    ];
+    expect_all_rejected(&server, &cases);
+    let reply = raw_request(&server, "GET", "/remote.php/dav/files/alice/%2e%2e/admin/secret.txt", Some(("alice", "alice-pass")), &[], b"");
+    assert_4xx(&reply, "alice GET %2e%2e/admin/secret.txt");
+    assert!(!reply.text().contains("top secret"));
+}
+
+#[test]
+fn encoded_slash_in_segment_is_rejected() {
+    let (server, _admin) = setup();
+    let cases = vec![
+        ("PUT", format!("{ADMIN_ROOT}/a%2Fb.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub%2Fevil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub%2fevil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub%2F..%2F..%2Falice%2Fevil.txt")),
+        ("MKCOL", format!("{ADMIN_ROOT}/x%2Fy")),
+        ("DELETE", format!("{ADMIN_ROOT}/sub%2Finner.txt")),
+        ("GET", format!("{ADMIN_ROOT}/sub%2Finner.txt")),
+    ];
+    expect_all_rejected(&server, &cases);
+}
+
+#[test]
+fn backslash_in_name_is_rejected() {
+    let (server, _admin) = setup();
+    let cases = vec![
+        ("PUT", format!("{ADMIN_ROOT}/a%5Cb.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub%5Cevil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub/..%5C..%5Cevil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/a%5cb.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/a\\b.txt")),
+        ("MKCOL", format!("{ADMIN_ROOT}/x%5Cy")),
+        ("GET", format!("{ADMIN_ROOT}/sub%5Cinner.txt")),
+    ];
+    expect_all_rejected(&server, &cases);
+}
+
+#[test]
+fn nul_in_name_is_rejected() {
+    let (server, _admin) = setup();
+    let cases = vec![
+        ("PUT", format!("{ADMIN_ROOT}/a%00b.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/secret.txt%00.jpg")),
+        ("MKCOL", format!("{ADMIN_ROOT}/dir%00")),
+        ("GET", format!("{ADMIN_ROOT}/secret.txt%00")),
+        ("DELETE", format!("{ADMIN_ROOT}/secret.txt%00")),
+    ];
+    expect_all_rejected(&server, &cases);
+}
+
+#[test]
+fn control_characters_in_name_are_rejected() {
+    let (server, _admin) = setup();
+    let mut cases = Vec::new();
+    for code in ["%01", "%0A", "%0D", "%09", "%1F", "%7F"] {
+        cases.push(("PUT", format!("{ADMIN_ROOT}/a{code}b.txt")));
+    }
+    cases.push(("MKCOL", format!("{ADMIN_ROOT}/dir%01")));
+    expect_all_rejected(&server, &cases);
+}
+
+#[test]
+fn names_longer_than_255_bytes_are_rejected() {
+    let (server, admin) = setup();
+    let before = admin_snapshot(&server);
+    let alice_before = snapshot(&server, "alice", "alice-pass");
+    let long_ascii = "a".repeat(256);
+    let long_utf8 = "ä".repeat(128); // 128 characters, 256 bytes
+    for name in [&long_ascii, &long_utf8] {
+        let url = server.dav_url("admin", &pct_encode(name));
+        let r = admin.put(&url, b"x");
+        assert!((400..500).contains(&r.status), "PUT {}-byte name: {r:?}", name.len());
+        let r = admin.mkcol(&url);
+        assert!((400..500).contains(&r.status), "MKCOL {}-byte name: {r:?}", name.len());
+        let r = admin.send("COPY", &server.dav_url("admin", "secret.txt"), &[("Destination", &url)], b"");
+        assert!((400..500).contains(&r.status), "COPY to {}-byte name: {r:?}", name.len());
+        let r = admin.send("MOVE", &server.dav_url("admin", "secret.txt"), &[("Destination", &url)], b"");
+        assert!((400..500).contains(&r.status), "MOVE to {}-byte name: {r:?}", name.len());
+    }
+    assert_untouched(&server, &before, &alice_before);
+    // 255 bytes is allowed.
+    let ok = "b".repeat(255);
+    let r = admin.put(&server.dav_url("admin", &ok), b"ok");
+    assert_eq!(r.status, 201, "255-byte name must be accepted: {r:?}");
+    assert_eq!(admin.get(&server.dav_url("admin", &ok)).body, b"ok");
+}
+
+#[test]
+fn non_utf8_names_are_rejected() {
+    let (server, _admin) = setup();
+    let cases = vec![
+        ("PUT", format!("{ADMIN_ROOT}/%FF%FE.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/a%C3%28.txt")),
+        // Overlong encodings of "." must not turn into a "..".
+        ("PUT", format!("{ADMIN_ROOT}/sub/%C0%AE%C0%AE/evil.txt")),
+        ("MKCOL", format!("{ADMIN_ROOT}/%FF%FE")),
+        ("GET", format!("{ADMIN_ROOT}/%FF%FE.txt")),
+    ];
+    expect_all_rejected(&server, &cases);
+}
+
+// ---------------------------------------------------------------------------------------------
+// XML bodies
+// ---------------------------------------------------------------------------------------------
+
+const COLOR_NS: &str = "urn:hafen-test";
+
+fn color_of(admin: &Client, url: &str) -> Option<String> {
+    dead_prop(admin, url, "color")
+}
+
+#[test]
+fn invalid_xml_in_propfind_is_400() {
+    let (server, admin) = setup();
+    let url = server.dav_url("admin", "sub");
+    for body in [
+        "<d:propfind xmlns:d=\"DAV:\"><d:prop><d:getetag></d:propfind>",
+        "this is not xml",
+        "<?xml version=\"1.0\"?><d:propfind xmlns:d=\"DAV:\"><d:prop><d:getetag/></d:prop>",
+        "<d:propfind xmlns:d=\"DAV:\"><d:prop><bad:getetag/></d:prop></d:propfind>",
+    ] {
+        let r = admin.propfind(&url, "1", body);
+        assert_eq!(r.status, 400, "PROPFIND body {body:?}: {r:?}");
+    }
+}
+
+#[test]
+fn invalid_xml_in_proppatch_is_400() {
+    let (server, admin) = setup();
+    let before = admin_snapshot(&server);
+    let url = server.dav_url("admin", "secret.txt");
+    for body in [
+        format!("<d:propertyupdate xmlns:d=\"DAV:\" xmlns:x=\"{COLOR_NS}\"><d:set><d:prop><x:color>blue</x:color></d:prop></d:set>"),
+        format!("<d:propertyupdate xmlns:d=\"DAV:\" xmlns:x=\"{COLOR_NS}\"><d:set><d:prop><x:color>blue</d:prop></d:set></d:propertyupdate>"),
+        "not xml at all".to_string(),
+    ] {
+        let r = admin.send("PROPPATCH", &url, &[("Content-Type", "application/xml")], body.as_bytes());
+        assert_eq!(r.status, 400, "PROPPATCH body {body:?}: {r:?}");
+    }
+    assert_eq!(color_of(&admin, &url), None, "a rejected PROPPATCH stored a property");
+    assert_eq!(admin_snapshot(&server), before);
+}
+
+#[test]
+fn invalid_xml_in_lock_is_400() {
+    let (server, admin) = setup();
+    let url = server.dav_url("admin", "secret.txt");
+    let broken = "<d:lockinfo xmlns:d=\"DAV:\"><d:lockscope><d:exclusive/></d:lockscope><d:locktype><d:write/>";
+    let r = admin.send("LOCK", &url, &[("Content-Type", "application/xml")], broken.as_bytes());
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(r.header("Lock-Token").is_none());
+    // Not locked: a plain PUT still works.
+    assert_eq!(admin.put(&url, b"top secret").status, 204);
+    // On an unmapped URL nothing may be created.
+    let new = server.dav_url("admin", "lock-me.txt");
+    let r = admin.send("LOCK", &new, &[("Content-Type", "application/xml")], broken.as_bytes());
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(admin.get(&new).status, 404, "a rejected LOCK created the file");
+    let r = admin.send("LOCK", &new, &[], b"garbage");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_eq!(admin.get(&new).status, 404);
+}
+
+#[test]
+fn doctype_and_entities_are_rejected() {
+    let (server, admin) = setup();
+    let url = server.dav_url("admin", "secret.txt");
+    let propfind = "<?xml version=\"1.0\"?><!DOCTYPE d:propfind><d:propfind xmlns:d=\"DAV:\"><d:prop><d:getetag/></d:prop></d:propfind>";
+    let r = admin.propfind(&url, "0", propfind);
+    assert_eq!(r.status, 400, "PROPFIND with DOCTYPE: {r:?}");
+
+    let proppatch = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE d:propertyupdate [<!ENTITY ent \"expanded-entity\">]>\
+         <d:propertyupdate xmlns:d=\"DAV:\" xmlns:x=\"{COLOR_NS}\"><d:set><d:prop><x:color>&ent;</x:color></d:prop></d:set></d:propertyupdate>"
+    );
+    let r = admin.send("PROPPATCH", &url, &[("Content-Type", "application/xml")], proppatch.as_bytes());
+    assert_eq!(r.status, 400, "PROPPATCH with entity declaration: {r:?}");
+    assert!(!r.text().contains("expanded-entity"));
+    assert_eq!(color_of(&admin, &url), None, "entity-bearing PROPPATCH stored a property");
+
+    let lock = "<?xml version=\"1.0\"?><!DOCTYPE lockinfo [<!ENTITY o \"owner\">]><d:lockinfo xmlns:d=\"DAV:\">\
+                <d:lockscope><d:exclusive/></d:lockscope><d:locktype><d:write/></d:locktype><d:owner>&o;</d:owner></d:lockinfo>";
+    let r = admin.send("LOCK", &url, &[("Content-Type", "application/xml")], lock.as_bytes());
+    assert_eq!(r.status, 400, "LOCK with entity declaration: {r:?}");
+    assert_eq!(admin.put(&url, b"top secret").status, 204, "resource got locked");
+}
+
+#[test]
+fn external_entities_are_never_resolved() {
+    let (server, admin) = setup();
+    let url = server.dav_url("admin", "secret.txt");
+    let body = format!(
+        "<?xml version=\"1.0\"?><!DOCTYPE r [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\
+         <d:propertyupdate xmlns:d=\"DAV:\" xmlns:x=\"{COLOR_NS}\"><d:set><d:prop><x:color>&xxe;</x:color></d:prop></d:set></d:propertyupdate>"
+    );
+    let r = admin.send("PROPPATCH", &url, &[("Content-Type", "application/xml")], body.as_bytes());
+    assert_eq!(r.status, 400, "{r:?}");
+    assert!(!r.text().contains("root:"), "external entity expanded: {}", r.text());
+    assert_eq!(color_of(&admin, &url), None);
+    let all = admin.propfind(&url, "0", "").text();
+    assert!(!all.contains("root:"), "{all}");
+}
+
+fn billion_laughs(root: &str) -> String {
+    let mut doc = String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE lolz [\n <!ENTITY lol \"lol\">\n");
+    doc.push_str(" <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n");
+    for i in 2..=9 {
+        let p = i - 1;
+        doc.push_str(&format!(
+            " <!ENTITY lol{i} \"&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};&lol{p};\">\n"
+        ));
+    }
+    doc.push_str("]>\n");
+    doc.push_str(root);
+    doc
+}
+
+#[test]
+fn billion_laughs_is_rejected_fast() {
+    let (server, admin) = setup();
+    let url = server.dav_url("admin", "secret.txt");
+    let cases = [
+        ("PROPFIND", billion_laughs("<d:propfind xmlns:d=\"DAV:\"><d:prop><d:getetag/></d:prop><x>&lol9;</x></d:propfind>")),
+        (
+            "PROPPATCH",
+            billion_laughs(&format!(
+                "<d:propertyupdate xmlns:d=\"DAV:\" xmlns:x=\"{COLOR_NS}\"><d:set><d:prop><x:color>&lol9;</x:color></d:prop></d:set></d:propertyupdate>"
+            )),
+        ),
+        (
+            "LOCK",
+            billion_laughs(
+                "<d:lockinfo xmlns:d=\"DAV:\"><d:lockscope><d:exclusive/></d:lockscope><d:locktype><d:write/></d:locktype><d:owner>&lol9;</d:owner></d:lockinfo>",
+            ),
+        ),
+    ];
+    for (method, body) in cases {
+        let started = Instant::now();
+        let r = admin.send(method, &url, &[("Content-Type", "application/xml"), ("Depth", "0")], body.as_bytes());
+        let took = started.elapsed();
+        assert_eq!(r.status, 400, "{method} billion laughs: {r:?}");
+        assert!(took < Duration::from_secs(2), "{method} billion laughs took {took:?}");
+        assert!(r.body.len() < 10_000, "{method}: suspiciously large reply ({} bytes)", r.body.len());
+    }
+    assert_eq!(color_of(&admin, &url), None);
+    assert_eq!(admin.put(&url, b"top secret").status, 204, "resource got locked");
+    assert_eq!(Client::anonymous().get(&format!("{}/healthz", server.base)).status, 200);
+}
+
+#[test]
+fn propfind_body_over_1_mib_is_413() {
+    let (server, admin) = setup();
+    let mut body = String::from("<?xml version=\"1.0\"?><d:propfind xmlns:d=\"DAV:\"><d:prop>");
+    while body.len() <= (1 << 20) + 4096 {
+        body.push_str("<d:getetag/>");
+    }
+    body.push_str("</d:prop></d:propfind>");
+    let r = raw_request(
+        &server,
+        "PROPFIND",
+        &format!("{ADMIN_ROOT}/"),
+        Some(ADMIN),
+        &[("Depth", "0"), ("Content-Type", "application/xml")],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 413, "{} bytes PROPFIND: {:?}", body.len(), r.text());
+    // The server is fine afterwards and a normal PROPFIND works.
+    assert_eq!(admin.propfind(&server.dav_url("admin", ""), "0", "").status, 207);
+}
+
+// ---------------------------------------------------------------------------------------------
+// COPY / MOVE destinations
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn destination_on_another_host_is_refused() {
+    let (server, admin) = setup();
+    let before = admin_snapshot(&server);
+    let alice_before = snapshot(&server, "alice", "alice-pass");
+    let src = server.dav_url("admin", "secret.txt");
+    for method in ["MOVE", "COPY"] {
+        for dest in [
+            "http://elsewhere.invalid/remote.php/dav/files/admin/moved.txt".to_string(),
+            // Same path, different port on the same address: still another origin.
+            "http://127.0.0.1:1/remote.php/dav/files/admin/moved.txt".to_string(),
+        ] {
+            let r = admin.send(method, &src, &[("Destination", &dest)], b"");
+            assert!(r.status == 502 || (400..500).contains(&r.status), "{method} to {dest}: {r:?}");
+        }
+    }
+    assert_untouched(&server, &before, &alice_before);
+}
+
+#[test]
+fn malformed_or_escaping_destination_is_refused() {
+    let (server, admin) = setup();
+    let before = admin_snapshot(&server);
+    let alice_before = snapshot(&server, "alice", "alice-pass");
+    let src = server.dav_url("admin", "secret.txt");
+    let dests = [
+        "not a url".to_string(),
+        format!("{}/remote.php/dav/files/admin/../alice/stolen.txt", server.base),
+        format!("{}/remote.php/dav/files/admin/%2e%2e/alice/stolen.txt", server.base),
+        format!("{}/remote.php/dav/files/admin/sub%2Fstolen.txt", server.base),
+        format!("{}/remote.php/dav/files/admin/a%00b.txt", server.base),
+        format!("{}/somewhere/else/stolen.txt", server.base),
+    ];
+    for method in ["COPY", "MOVE"] {
+        for dest in &dests {
+            let r = admin.send(method, &src, &[("Destination", dest)], b"");
+            assert!((400..500).contains(&r.status) || r.status == 502, "{method} to {dest}: {r:?}");
+        }
+    }
+    assert_untouched(&server, &before, &alice_before);
+}
+
+#[test]
+fn move_or_copy_folder_into_itself_is_refused() {
+    let (server, admin) = setup();
+    let before = admin_snapshot(&server);
+    let alice_before = snapshot(&server, "alice", "alice-pass");
+    let sub = server.dav_url("admin", "sub");
+    for method in ["MOVE", "COPY"] {
+        for dest in [server.dav_url("admin", "sub/inside"), server.dav_url("admin", "sub/")] {
+            let r = admin.send(method, &sub, &[("Destination", &dest)], b"");
+            assert!(r.status == 409 || r.status == 403, "{method} sub -> {dest}: {r:?}");
+        }
+    }
+    // The root into one of its own folders.
+    let r = admin.send("MOVE", &server.dav_url("admin", ""), &[("Destination", &server.dav_url("admin", "sub/root"))], b"");
+    assert!((400..500).contains(&r.status), "MOVE root into sub: {r:?}");
+    assert_untouched(&server, &before, &alice_before);
+}
+
+#[test]
+fn missing_parent_is_409() {
+    let (server, admin) = setup();
+    let before = admin_snapshot(&server);
+    let alice_before = snapshot(&server, "alice", "alice-pass");
+    assert_eq!(admin.put(&server.dav_url("admin", "nodir/f.txt"), b"x").status, 409);
+    assert_eq!(admin.mkcol(&server.dav_url("admin", "nodir/d")).status, 409);
+    let dest = server.dav_url("admin", "nodir/copy.txt");
+    assert_eq!(admin.send("COPY", &server.dav_url("admin", "secret.txt"), &[("Destination", &dest)], b"").status, 409);
+    assert_eq!(admin.send("MOVE", &server.dav_url("admin", "secret.txt"), &[("Destination", &dest)], b"").status, 409);
+    // A file is not a valid parent either.
+    let r = admin.put(&server.dav_url("admin", "secret.txt/child.txt"), b"x");
+    assert!(r.status == 409 || r.status == 404 || r.status == 400, "PUT below a file: {r:?}");
+    let r = admin.mkcol(&server.dav_url("admin", "secret.txt/child"));
+    assert!(r.status == 409 || r.status == 404 || r.status == 400, "MKCOL below a file: {r:?}");
+    assert_untouched(&server, &before, &alice_before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Truncated uploads
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn truncated_upload_is_not_stored() {
+    let (server, admin) = setup();
+    let before = admin_snapshot(&server);
+    let alice_before = snapshot(&server, "alice", "alice-pass");
+    let auth = basic("admin", ADMIN_PASSWORD);
+    let host = host_port(&server);
+
+    // Content-Length says 100, only 10 bytes arrive.
+    let request = format!(
+        "PUT {ADMIN_ROOT}/partial.txt HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: 100\r\n\r\n0123456789"
+    );
+    let reply = raw_exchange(&server, request.as_bytes(), true);
+    assert!(reply.status == 0 || reply.status >= 400, "short body answered {} {}", reply.status, reply.text());
+
+    // Overwriting an existing file with a short body keeps the old content.
+    let request = format!(
+        "PUT {ADMIN_ROOT}/secret.txt HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: 100\r\n\r\nOVERWRITTEN"
+    );
+    let reply = raw_exchange(&server, request.as_bytes(), true);
+    assert!(reply.status == 0 || reply.status >= 400, "short overwrite answered {}", reply.status);
+
+    // A chunked upload cut off before its last chunk.
+    let request = format!(
+        "PUT {ADMIN_ROOT}/chunked.txt HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nTransfer-Encoding: chunked\r\n\r\na\r\n0123456789\r\n"
+    );
+    let reply = raw_exchange(&server, request.as_bytes(), true);
+    assert!(reply.status == 0 || reply.status >= 400, "cut chunked upload answered {}", reply.status);
+
+    for _ in 0..2 {
+        assert_eq!(admin.get(&server.dav_url("admin", "partial.txt")).status, 404, "partial upload stored");
+        assert_eq!(admin.get(&server.dav_url("admin", "chunked.txt")).status, 404, "partial chunked upload stored");
+        assert_untouched(&server, &before, &alice_before);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // A well-formed upload on the same server works.
+    assert_eq!(admin.put(&server.dav_url("admin", "partial.txt"), b"0123456789").status, 201);
+}
