@@ -73,7 +73,7 @@ impl DavError {
 impl IntoResponse for DavError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
         }
         let precondition = match &self {

@@ -44,10 +44,8 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
     ];
     let mut app = Router::new()
         .route("/healthz", get(healthz))
-        .route("/remote.php/dav", axum::routing::any(dav::handle))
-        .route("/remote.php/dav/{*rest}", axum::routing::any(dav::handle))
-        .route("/remote.php/webdav", axum::routing::any(dav::handle))
-        .route("/remote.php/webdav/{*rest}", axum::routing::any(dav::handle))
+        // WebDAV paths are parsed by hand (per-segment decoding), so they go to the fallback.
+        .fallback(dav::handle)
         .with_state(state);
     for (name, value) in security_headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));

@@ -152,6 +152,8 @@ struct Outcome {
     hot: Vec<HotPut>,
     log: Vec<String>,
     errors: Vec<String>,
+    /// Acknowledged operations: new-file PUTs, overwriting PUTs (private and hot), MOVEs, DELETEs.
+    acked: [usize; 4],
 }
 
 fn auth_header() -> String {
@@ -186,6 +188,9 @@ fn try_send(
     }
 }
 
+/// A request about to be sent: the operation it performs, method, URL, extra headers and body.
+type Prepared = (Op, &'static str, String, Vec<(&'static str, String)>, Option<Vec<u8>>);
+
 struct Worker {
     id: usize,
     rng: StdRng,
@@ -202,8 +207,14 @@ impl Worker {
 
     fn run(mut self) -> Outcome {
         let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).redirects(0).build();
-        let mut outcome =
-            Outcome { known: BTreeMap::new(), uncertain: None, hot: Vec::new(), log: Vec::new(), errors: Vec::new() };
+        let mut outcome = Outcome {
+            known: BTreeMap::new(),
+            uncertain: None,
+            hot: Vec::new(),
+            log: Vec::new(),
+            errors: Vec::new(),
+            acked: [0; 4],
+        };
         let paths: Vec<String> = self.known.keys().cloned().collect();
         while !self.stop.load(Ordering::SeqCst) {
             let existing: Vec<&String> = paths.iter().filter(|p| self.known[*p].is_some()).collect();
@@ -215,7 +226,10 @@ impl Worker {
                 let result = try_send(&agent, "PUT", &self.url(HOT), &[], Some(&data));
                 outcome.log.push(format!("w{} PUT {HOT} {} -> {result:?}", self.id, &hash[..12]));
                 match result {
-                    Ok(201 | 204) => outcome.hot.push(HotPut { hash, start, end: Some(Instant::now()) }),
+                    Ok(201 | 204) => {
+                        outcome.acked[1] += 1;
+                        outcome.hot.push(HotPut { hash, start, end: Some(Instant::now()) });
+                    }
                     Ok(status) => {
                         outcome.errors.push(format!("PUT {HOT} ({} bytes) answered {status}", data.len()));
                         break;
@@ -227,23 +241,22 @@ impl Worker {
                 }
                 continue;
             }
-            let (op, method, url, headers, body): (Op, &str, String, Vec<(&str, String)>, Option<Vec<u8>>) =
-                if roll < 30 && !existing.is_empty() {
-                    let from = existing[self.rng.gen_range(0..existing.len())].clone();
-                    let to = paths.iter().find(|p| **p != from).expect("two paths").clone();
-                    let url = self.url(&from);
-                    let headers = vec![("Destination", self.url(&to)), ("Overwrite", "T".to_string())];
-                    (Op::Move { from, to }, "MOVE", url, headers, None)
-                } else if roll < 40 && !existing.is_empty() {
-                    let path = existing[self.rng.gen_range(0..existing.len())].clone();
-                    let url = self.url(&path);
-                    (Op::Delete { path }, "DELETE", url, Vec::new(), None)
-                } else {
-                    let path = paths[self.rng.gen_range(0..paths.len())].clone();
-                    let (data, hash) = self.registry.new_content(&mut self.rng);
-                    let url = self.url(&path);
-                    (Op::Put { path, hash }, "PUT", url, Vec::new(), Some(data))
-                };
+            let (op, method, url, headers, body): Prepared = if roll < 30 && !existing.is_empty() {
+                let from = existing[self.rng.gen_range(0..existing.len())].clone();
+                let to = paths.iter().find(|p| **p != from).expect("two paths").clone();
+                let url = self.url(&from);
+                let headers = vec![("Destination", self.url(&to)), ("Overwrite", "T".to_string())];
+                (Op::Move { from, to }, "MOVE", url, headers, None)
+            } else if roll < 40 && !existing.is_empty() {
+                let path = existing[self.rng.gen_range(0..existing.len())].clone();
+                let url = self.url(&path);
+                (Op::Delete { path }, "DELETE", url, Vec::new(), None)
+            } else {
+                let path = paths[self.rng.gen_range(0..paths.len())].clone();
+                let (data, hash) = self.registry.new_content(&mut self.rng);
+                let url = self.url(&path);
+                (Op::Put { path, hash }, "PUT", url, Vec::new(), Some(data))
+            };
             let header_refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let result = try_send(&agent, method, &url, &header_refs, body.as_deref());
             outcome.log.push(format!("w{} {op:?} -> {result:?}", self.id));
@@ -252,7 +265,15 @@ impl Worker {
                 Op::Delete { .. } => &[200, 204],
             };
             match result {
-                Ok(status) if expected.contains(&status) => op.apply(&mut self.known),
+                Ok(status) if expected.contains(&status) => {
+                    outcome.acked[match &op {
+                        Op::Put { path, .. } if self.known[path].is_none() => 0,
+                        Op::Put { .. } => 1,
+                        Op::Move { .. } => 2,
+                        Op::Delete { .. } => 3,
+                    }] += 1;
+                    op.apply(&mut self.known);
+                }
                 Ok(status) => {
                     outcome.errors.push(format!("{op:?} answered {status} (expected one of {expected:?})"));
                     break;
@@ -381,6 +402,9 @@ fn crash_during_concurrent_writes_never_leaves_partial_files() {
     let mut server = TestServer::start_in(&data, &[]);
     let client = Client::new("admin", ADMIN_PASSWORD);
     let started = Instant::now();
+    // Coverage: acknowledged operations by kind, and cut operations whose effect survived or not.
+    let mut acked = [0usize; 4];
+    let (mut cut_applied, mut cut_lost) = (0usize, 0usize);
     for round in 1..=rounds {
         let round_started = Instant::now();
         let context = format!("round {round} (HAFEN_CRASH_SEED={seed})");
@@ -432,11 +456,21 @@ fn crash_during_concurrent_writes_never_leaves_partial_files() {
             let fmt = |w: &BTreeMap<String, State>| {
                 w.iter().map(|(p, s)| format!("{p}={}", short(s))).collect::<Vec<_>>().join(" ")
             };
+            if worlds.len() == 2 && worlds[0] != worlds[1] {
+                if seen == worlds[1] {
+                    cut_applied += 1;
+                } else {
+                    cut_lost += 1;
+                }
+            }
+            for (total, count) in acked.iter_mut().zip(outcome.acked) {
+                *total += count;
+            }
             assert!(
                 worlds.contains(&seen),
                 "{context}: after the restart {} but the acceptable states were: {}\nlog:\n{}",
                 fmt(&seen),
-                worlds.iter().map(|w| fmt(w)).collect::<Vec<_>>().join(" | "),
+                worlds.iter().map(fmt).collect::<Vec<_>>().join(" | "),
                 log.join("\n")
             );
         }
@@ -472,7 +506,15 @@ fn crash_during_concurrent_writes_never_leaves_partial_files() {
             states.iter().map(|(p, s)| format!("{p}={}", short(s))).collect::<Vec<_>>().join(" ")
         );
     }
-    eprintln!("crash test: {rounds} rounds in {:?}", started.elapsed());
+    eprintln!(
+        "crash test: {rounds} rounds in {:?}; acknowledged: {} new PUTs, {} overwrites, {} MOVEs, {} DELETEs; \
+         cut operations (private paths): {cut_applied} took effect, {cut_lost} did not",
+        started.elapsed(),
+        acked[0],
+        acked[1],
+        acked[2],
+        acked[3]
+    );
 
     // Final audit with the server stopped: no damage, orphans and temp files reclaimed.
     server.kill();

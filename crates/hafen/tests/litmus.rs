@@ -127,10 +127,6 @@ fn summary_parser_reads_litmus_lines() {
                   <- summary for 'http': of 4 tests run: 4 passed, 0 failed. 100.0%";
     assert_eq!(
         parse_summaries(sample),
-        vec![
-            ("basic".to_string(), 16, 16, 0),
-            ("locks".to_string(), 41, 39, 2),
-            ("http".to_string(), 4, 4, 0),
-        ]
+        vec![("basic".to_string(), 16, 16, 0), ("locks".to_string(), 41, 39, 2), ("http".to_string(), 4, 4, 0),]
     );
 }

@@ -62,6 +62,9 @@ pub async fn handle(
 
 async fn handle_request(state: AppState, peer: SocketAddr, request: Request) -> DavResult<Response> {
     let method = request.method().clone();
+    if !request.uri().path().starts_with("/remote.php/") {
+        return Err(DavError::Core(hafen_core::CoreError::NotFound("nothing here".into())));
+    }
     if method == Method::OPTIONS {
         return Ok(read::options());
     }

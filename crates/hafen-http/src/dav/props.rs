@@ -3,7 +3,7 @@
 
 use super::conditions::{etag_header, http_date_of, rfc3339_of};
 use super::urls;
-use super::xml::{escape, PropName, DAV_NS};
+use super::xml::{escape, escape_text, PropName, DAV_NS};
 use hafen_core::{lock_covers, DeadProp, Lock, Node, Quota, TreePath};
 
 pub(crate) const OC_NS: &str = "http://owncloud.org/ns";
@@ -103,10 +103,10 @@ pub(crate) fn live_value(name: &PropName, node: &Node, path: &TreePath, context:
         (DAV_NS, "resourcetype") => Some(if node.is_dir { "<d:collection/>".into() } else { String::new() }),
         (DAV_NS, "getcontentlength") if file => Some(node.size.to_string()),
         (DAV_NS, "getlastmodified") => Some(http_date_of(node.mtime)),
-        (DAV_NS, "getetag") => Some(escape(&etag_header(node))),
-        (DAV_NS, "getcontenttype") if file => Some(escape(&content_type(&node.name))),
+        (DAV_NS, "getetag") => Some(escape_text(&etag_header(node))),
+        (DAV_NS, "getcontenttype") if file => Some(escape_text(&content_type(&node.name))),
         (DAV_NS, "creationdate") => Some(rfc3339_of(node.ctime)),
-        (DAV_NS, "displayname") => Some(escape(path.name().unwrap_or_default())),
+        (DAV_NS, "displayname") => Some(escape_text(path.name().unwrap_or_default())),
         (DAV_NS, "supportedlock") => Some(SUPPORTED_LOCK.into()),
         (DAV_NS, "lockdiscovery") => Some(lockdiscovery(context.locks, path, context.base)),
         (DAV_NS, "quota-used-bytes") if node.is_dir => Some(node.size.to_string()),
@@ -134,7 +134,7 @@ pub(crate) fn find_dead<'a>(dead: &'a [DeadProp], name: &PropName) -> Option<&'a
 /// Appends one `<d:response>` with a propstat per status.
 pub(crate) fn write_response(out: &mut String, href: &str, found: &str, missing: &str) {
     out.push_str("<d:response><d:href>");
-    out.push_str(&escape(href));
+    out.push_str(&escape_text(href));
     out.push_str("</d:href>");
     if !found.is_empty() || missing.is_empty() {
         out.push_str("<d:propstat><d:prop>");

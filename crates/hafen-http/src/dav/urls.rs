@@ -55,6 +55,11 @@ fn decode_segments(raw: &str) -> DavResult<TreePath> {
     Ok(TreePath::from_segments(segments)?)
 }
 
+/// Whether a raw URL path lies in one of the WebDAV file trees.
+pub(crate) fn is_tree_path(raw: &str) -> bool {
+    raw.starts_with(FILES_PREFIX) || raw == LEGACY_PREFIX || raw.starts_with(&format!("{LEGACY_PREFIX}/"))
+}
+
 /// Parses the path of a request URL (still percent-encoded).
 pub(crate) fn parse_request_path(raw: &str) -> DavResult<Location> {
     if let Some(rest) = raw.strip_prefix(FILES_PREFIX) {
@@ -97,8 +102,10 @@ pub(crate) fn parse_destination(headers: &HeaderMap, expected_owner: &str) -> Da
         return Err(DavError::BadRequest("the Destination header must be an absolute URL".into()));
     };
     let path = path.split(['?', '#']).next().unwrap_or_default();
-    let location = parse_request_path(path)
-        .map_err(|_| DavError::BadGateway("the Destination is outside the WebDAV file trees of this server".into()))?;
+    if !is_tree_path(path) {
+        return Err(DavError::BadGateway("the Destination is outside the WebDAV file trees of this server".into()));
+    }
+    let location = parse_request_path(path)?;
     if let Some(owner) = &location.owner {
         if owner != expected_owner {
             return Err(DavError::Forbidden("COPY and MOVE work only within your own files".into()));

@@ -289,6 +289,12 @@ pub fn escape(text: &str) -> String {
     quick_xml::escape::escape(text).into_owned()
 }
 
+/// Escapes element content only (`<`, `>`, `&`); quotes stay readable, as clients expect in
+/// values such as `getetag`.
+pub fn escape_text(text: &str) -> String {
+    quick_xml::escape::partial_escape(text).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,10 +54,7 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on a fresh temporary data directory.
     pub fn start() -> TestServer {
-        let tempdir = tempfile::Builder::new()
-            .prefix("hafen-test-")
-            .tempdir_in(test_tmp_root())
-            .expect("tempdir");
+        let tempdir = tempfile::Builder::new().prefix("hafen-test-").tempdir_in(test_tmp_root()).expect("tempdir");
         let data = tempdir.path().join("data");
         let mut server = TestServer::start_in(&data, &[]);
         server._tempdir = Some(tempdir);
@@ -156,10 +153,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()

@@ -140,10 +140,8 @@ fn parse_response(data: &[u8]) -> RawReply {
     if (100..200).contains(&status) {
         return parse_response(rest);
     }
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
     let chunked = headers
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked"));
@@ -254,7 +252,7 @@ pub fn href_path(response: &str) -> String {
         }
         None => href,
     };
-    pct_decode(&path)
+    pct_decode(&xml_unescape(&path))
 }
 
 /// The response whose decoded href path equals `path` (trailing slashes ignored).
@@ -263,13 +261,50 @@ pub fn response_for(xml: &str, path: &str) -> Option<String> {
     responses(xml).into_iter().find(|r| href_path(r).trim_end_matches('/') == want)
 }
 
-/// Value of property `local` from the propstats of `response` whose status is 200.
+/// Replaces the predefined XML entities and character references in text content.
+pub fn xml_unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(pos) = rest.find('&') {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos..];
+        let Some(end) = rest.find(';') else { break };
+        let entity = &rest[1..end];
+        let replacement = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ if entity.starts_with("#x") || entity.starts_with("#X") => {
+                u32::from_str_radix(&entity[2..], 16).ok().and_then(char::from_u32)
+            }
+            _ if entity.starts_with('#') => entity[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match replacement {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Value of property `local` from the propstats of `response` whose status is 200, with XML
+/// entities in its text resolved.
 pub fn prop_ok(response: &str, local: &str) -> Option<String> {
     for propstat in elements(response, "propstat") {
         let status = first(&propstat, "status").unwrap_or_default();
         if status.contains(" 200") {
             if let Some(v) = first(&propstat, local) {
-                return Some(v);
+                return Some(xml_unescape(&v));
             }
         }
     }
@@ -371,4 +406,19 @@ pub fn dead_prop(client: &Client, url: &str, name: &str) -> Option<String> {
     let text = reply.text();
     let response = responses(&text).into_iter().next().expect("one response");
     prop_ok(&response, name)
+}
+
+/// A reply as readable text for assertion messages: status, headers and the body (truncated).
+pub fn show(reply: &crate::common::Reply) -> String {
+    let mut body = reply.text();
+    if body.len() > 2000 {
+        let mut cut = 2000;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+        body.push_str("…");
+    }
+    let headers: Vec<String> = reply.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("status {} [{}] body: {}", reply.status, headers.join("; "), body)
 }
