@@ -33,6 +33,8 @@ pub struct PutOptions {
     pub if_none_match_any: bool,
     /// Lock tokens the client submitted.
     pub lock_tokens: Vec<String>,
+    /// Checksum declared by the client (`OC-Checksum`), verified when SHA1 or MD5.
+    pub checksum: Option<String>,
 }
 
 #[derive(Debug, Clone)]

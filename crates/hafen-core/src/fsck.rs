@@ -42,7 +42,7 @@ impl Core {
         // for an orphan (and the grace period covers blocks of uploads in flight).
         let stored = self.blobs.list().await?;
         let uses = self.meta.referenced_blocks().await?;
-        let mut users_of: BTreeMap<String, Vec<hafen_meta::NodeId>> = BTreeMap::new();
+        let mut users_of: BTreeMap<String, Vec<Option<hafen_meta::NodeId>>> = BTreeMap::new();
         for use_ in &uses {
             users_of.entry(use_.hash.clone()).or_default().push(use_.node);
         }
@@ -67,7 +67,11 @@ impl Core {
             if let Some(kind) = kind {
                 let mut seen = HashSet::new();
                 for node in nodes.iter().filter(|node| seen.insert(**node)) {
-                    report.damage.push(Damage { kind, path: self.meta.node_path(*node).await?, block: hash.clone() });
+                    let path = match node {
+                        Some(node) => self.meta.node_path(*node).await?,
+                        None => "(a chunk of an upload in progress)".to_string(),
+                    };
+                    report.damage.push(Damage { kind, path, block: hash.clone() });
                 }
             }
         }

@@ -5,6 +5,7 @@
 //! the stores behind traits (`MetaStore`, `BlobStore`) and never speaks HTTP or XML.
 
 mod accounts;
+mod checksum;
 mod error;
 mod files;
 mod fsck;
@@ -12,15 +13,17 @@ mod locks;
 mod path;
 mod throttle;
 mod transfer;
+mod uploads;
 
 pub use accounts::{random_secret, AuthOutcome, NewAccount};
 pub use error::{CoreError, CoreResult};
 pub use files::{CopyOrMove, PutOptions, PutOutcome, Quota};
 pub use fsck::{Damage, DamageKind, FsckReport};
-pub use hafen_meta::{DeadProp, Lock, Node, NodeId, PropOp, User, UserId};
+pub use hafen_meta::{AppPassword, DeadProp, Lock, Node, NodeId, PropOp, UploadChunk, UploadSession, User, UserId};
 pub use locks::{lock_covers, LockRequest, LockResult};
 pub use path::TreePath;
 pub use transfer::{ByteRange, FileContent};
+pub use uploads::ASSEMBLED_NAME;
 
 use hafen_blob::BlobStore;
 use hafen_meta::MetaStore;

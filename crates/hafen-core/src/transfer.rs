@@ -6,6 +6,7 @@
 //! Download: the version's block list maps a byte range onto blocks; each block is verified
 //! before any of its bytes leave, so corrupt data is never served.
 
+use crate::checksum::{self, ChecksumCheck};
 use crate::locks::Change;
 use crate::{unix_now, Core, CoreError, CoreResult, PutOptions, PutOutcome, TreePath, BLOCK_SIZE};
 use bytes::{Bytes, BytesMut};
@@ -29,17 +30,17 @@ pub struct FileContent {
 }
 
 /// Collects incoming bytes into blocks and stores each full block.
-struct BlockWriter {
+pub(crate) struct BlockWriter {
     blobs: Arc<dyn BlobStore>,
     buffer: BytesMut,
     block_hasher: blake3::Hasher,
     file_hasher: blake3::Hasher,
     blocks: Vec<BlockRef>,
-    total: u64,
+    pub(crate) total: u64,
 }
 
 impl BlockWriter {
-    fn new(blobs: Arc<dyn BlobStore>, expected: Option<u64>) -> BlockWriter {
+    pub(crate) fn new(blobs: Arc<dyn BlobStore>, expected: Option<u64>) -> BlockWriter {
         let capacity = expected.map_or(64 * 1024, |len| len.min(BLOCK_SIZE as u64) as usize);
         BlockWriter {
             blobs,
@@ -51,7 +52,7 @@ impl BlockWriter {
         }
     }
 
-    async fn write(&mut self, mut data: Bytes) -> CoreResult<()> {
+    pub(crate) async fn write(&mut self, mut data: Bytes) -> CoreResult<()> {
         self.total += data.len() as u64;
         self.file_hasher.update(&data);
         while !data.is_empty() {
@@ -81,7 +82,7 @@ impl BlockWriter {
     }
 
     /// Stores the last partial block; returns the block list and the whole-file hash.
-    async fn finish(mut self) -> CoreResult<(Vec<BlockRef>, String, u64)> {
+    pub(crate) async fn finish(mut self) -> CoreResult<(Vec<BlockRef>, String, u64)> {
         self.flush_block().await?;
         Ok((self.blocks, self.file_hasher.finalize().to_hex().to_string(), self.total))
     }
@@ -130,11 +131,16 @@ impl Core {
                 return Err(CoreError::QuotaExceeded);
             }
         }
+        let checksum = options.checksum.as_deref().map(checksum::normalize).transpose()?;
+        let mut checksum_check = checksum.as_deref().map(ChecksumCheck::for_declared);
         let mut writer = BlockWriter::new(self.blobs.clone(), options.content_length);
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|error| {
                 CoreError::InvalidInput(format!("the request body was not received completely: {error}"))
             })?;
+            if let Some(check) = checksum_check.as_mut() {
+                check.update(&chunk);
+            }
             writer.write(chunk).await?;
             if allowance.is_some_and(|allowed| writer.total > allowed) {
                 return Err(CoreError::QuotaExceeded);
@@ -146,6 +152,9 @@ impl Core {
         let (blocks, content_hash, total) = writer.finish().await?;
         if options.content_length.is_some_and(|declared| declared != total) {
             return Err(CoreError::InvalidInput("the request body is shorter than its Content-Length".into()));
+        }
+        if let Some(check) = checksum_check {
+            check.verify()?;
         }
         let now = unix_now();
         let (node, created) = self
@@ -160,6 +169,7 @@ impl Core {
                 now,
                 expect,
                 quota: user.quota,
+                checksum,
             })
             .await
             .map_err(|error| match error {

@@ -100,8 +100,53 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn delete_locks_under(&self, owner: UserId, path: &str) -> MetaResult<()>;
 
     // ---- integrity ----
-    /// Every block referenced by a committed version, with the file node using it.
+    /// Every block referenced by a committed version or an upload in progress.
     async fn referenced_blocks(&self) -> MetaResult<Vec<BlockUse>>;
+
+    // ---- app passwords ----
+    async fn list_app_passwords(&self, user: UserId) -> MetaResult<Vec<AppPassword>>;
+    async fn delete_app_password(&self, user: UserId, id: i64) -> MetaResult<bool>;
+    async fn delete_app_password_by_hash(&self, token_hash: &str) -> MetaResult<bool>;
+
+    // ---- chunked uploads ----
+    async fn create_upload(
+        &self,
+        owner: UserId,
+        name: &str,
+        destination: Option<&str>,
+        total_length: Option<i64>,
+        now: i64,
+    ) -> MetaResult<UploadSession>;
+    async fn upload(&self, owner: UserId, name: &str) -> MetaResult<Option<UploadSession>>;
+    async fn list_uploads(&self, owner: UserId) -> MetaResult<Vec<UploadSession>>;
+    /// Chunks ordered by name.
+    async fn upload_chunks(&self, upload: i64) -> MetaResult<Vec<UploadChunk>>;
+    /// Records a received chunk (replacing one of the same name) and refreshes the session.
+    async fn put_upload_chunk(
+        &self,
+        upload: i64,
+        name: &str,
+        blocks: &[BlockRef],
+        size: i64,
+        now: i64,
+    ) -> MetaResult<()>;
+    async fn delete_upload_chunk(&self, upload: i64, name: &str) -> MetaResult<bool>;
+    async fn delete_upload(&self, upload: i64) -> MetaResult<()>;
+    /// All blocks of the session with their chunk's name, ordered by chunk name and position.
+    async fn upload_blocks(&self, upload: i64) -> MetaResult<Vec<(String, BlockRef)>>;
+    /// Commits the assembled file and removes the session, in one transaction.
+    async fn finish_upload(&self, upload: i64, commit: &FileCommit) -> MetaResult<(Node, bool)>;
+    /// Removes sessions untouched since `before`; returns how many.
+    async fn expire_uploads(&self, before: i64) -> MetaResult<u64>;
+
+    // ---- login flow v2 ----
+    async fn insert_login_flow(&self, flow: &LoginFlow) -> MetaResult<()>;
+    async fn login_flow(&self, login_token: &str) -> MetaResult<Option<LoginFlow>>;
+    /// Records the grant: the user and the app password to hand out.
+    async fn grant_login_flow(&self, login_token: &str, user: UserId, app_password: &str) -> MetaResult<bool>;
+    /// Returns and deletes a granted flow (single use); `None` while pending or unknown.
+    async fn take_login_flow(&self, poll_token_hash: &str) -> MetaResult<Option<LoginFlow>>;
+    async fn expire_login_flows(&self, before: i64) -> MetaResult<u64>;
 }
 
 /// Opens the metadata store named by `url` (`sqlite://PATH`), applying migrations.

@@ -53,6 +53,8 @@ pub struct Node {
     /// Opaque strong entity tag; changes with every change of the node or anything below it.
     pub etag: String,
     pub version: Option<VersionId>,
+    /// Checksum declared by the client for the current content (`TYPE:hex`), if any.
+    pub checksum: Option<String>,
 }
 
 /// One content-addressed block of a file version.
@@ -89,6 +91,8 @@ pub struct FileCommit {
     pub expect: Expect,
     /// The owner's quota, checked inside the transaction.
     pub quota: Option<i64>,
+    /// Checksum declared by the client (`TYPE:hex`).
+    pub checksum: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -131,10 +135,60 @@ pub struct Lock {
     pub expires_at: i64,
 }
 
-/// A block referenced by a file's current version.
+/// A block referenced by a file's current version or by a chunk of an upload in progress.
 #[derive(Debug, Clone)]
 pub struct BlockUse {
     pub hash: String,
     pub len: i64,
-    pub node: NodeId,
+    /// The file using it; `None` for a chunk of an upload session.
+    pub node: Option<NodeId>,
+}
+
+/// An app password's metadata (the token itself is never stored).
+#[derive(Debug, Clone)]
+pub struct AppPassword {
+    pub id: i64,
+    pub label: String,
+    pub created_at: i64,
+    pub last_used: Option<i64>,
+}
+
+/// A chunked upload in progress (Nextcloud `/remote.php/dav/uploads/{user}/{name}`).
+#[derive(Debug, Clone)]
+pub struct UploadSession {
+    pub id: i64,
+    pub owner: UserId,
+    /// The client's transfer id (the folder name).
+    pub name: String,
+    /// Target URL path given at MKCOL (chunking v2), if any.
+    pub destination: Option<String>,
+    pub total_length: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One received chunk of an upload; its data already lives in the blob store as blocks.
+#[derive(Debug, Clone)]
+pub struct UploadChunk {
+    pub name: String,
+    pub size: i64,
+    pub created_at: i64,
+}
+
+/// State of a Login Flow v2 between its start and the client's successful poll.
+#[derive(Debug, Clone)]
+pub struct LoginFlow {
+    /// Secret part of the browser URL.
+    pub login_token: String,
+    /// Hash of the token the client polls with.
+    pub poll_token_hash: String,
+    /// Anti-CSRF value embedded in the flow's forms.
+    pub form_token: String,
+    /// Name the client gave (User-Agent), shown on the grant page and used as app password label.
+    pub client_name: String,
+    /// Set once the user granted access.
+    pub user: Option<UserId>,
+    /// The app password created at grant time, handed out once by the poll.
+    pub app_password: Option<String>,
+    pub created_at: i64,
 }

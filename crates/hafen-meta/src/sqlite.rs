@@ -20,7 +20,10 @@ use std::time::Duration;
 #[derive(Debug)]
 struct EmbeddedMigrations;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "initial", include_str!("../migrations/sqlite/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
+    (2, "nextcloud", include_str!("../migrations/sqlite/0002_nextcloud.sql")),
+];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
     fn resolve(
@@ -49,7 +52,7 @@ pub struct SqliteStore {
     write: SqlitePool,
 }
 
-const NODE_COLUMNS: &str = "id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, version_id";
+const NODE_COLUMNS: &str = "id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, version_id, checksum";
 const USER_COLUMNS: &str = "id, name, display_name, email, password_hash, quota, is_admin, created_at";
 
 fn node_from_row(row: &SqliteRow) -> Result<Node, sqlx::Error> {
@@ -64,6 +67,7 @@ fn node_from_row(row: &SqliteRow) -> Result<Node, sqlx::Error> {
         ctime: row.try_get("ctime")?,
         etag: row.try_get("etag")?,
         version: row.try_get::<Option<i64>, _>("version_id")?.map(VersionId),
+        checksum: row.try_get("checksum")?,
     })
 }
 
@@ -90,6 +94,32 @@ fn lock_from_row(row: &SqliteRow) -> Result<Lock, sqlx::Error> {
         owner_xml: row.try_get("owner_xml")?,
         timeout_secs: row.try_get("timeout_secs")?,
         expires_at: row.try_get("expires_at")?,
+    })
+}
+
+const UPLOAD_COLUMNS: &str = "id, owner_id, name, destination, total_length, created_at, updated_at";
+
+fn upload_from_row(row: &SqliteRow) -> Result<UploadSession, sqlx::Error> {
+    Ok(UploadSession {
+        id: row.try_get("id")?,
+        owner: UserId(row.try_get("owner_id")?),
+        name: row.try_get("name")?,
+        destination: row.try_get("destination")?,
+        total_length: row.try_get("total_length")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn login_flow_from_row(row: &SqliteRow) -> Result<LoginFlow, sqlx::Error> {
+    Ok(LoginFlow {
+        login_token: row.try_get("login_token")?,
+        poll_token_hash: row.try_get("poll_token_hash")?,
+        form_token: row.try_get("form_token")?,
+        client_name: row.try_get("client_name")?,
+        user: row.try_get::<Option<i64>, _>("user_id")?.map(UserId),
+        app_password: row.try_get("app_password")?,
+        created_at: row.try_get("created_at")?,
     })
 }
 
@@ -229,8 +259,8 @@ impl SqliteStore {
         now: i64,
     ) -> MetaResult<NodeId> {
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) \
-             SELECT owner_id, ?, ?, is_dir, ?, mtime, ?, ? FROM nodes WHERE id = ? RETURNING id",
+            "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, checksum) \
+             SELECT owner_id, ?, ?, is_dir, ?, mtime, ?, ?, checksum FROM nodes WHERE id = ? RETURNING id",
         )
         .bind(parent.0)
         .bind(name)
@@ -277,6 +307,67 @@ impl SqliteStore {
             .fetch_all(&mut **tx)
             .await?;
         Ok(rows.iter().map(node_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Makes a file version visible inside an open transaction (see `MetaStore::commit_file`).
+    async fn commit_tx(tx: &mut Tx, commit: &FileCommit) -> MetaResult<(Node, bool)> {
+        let parent = Self::folder_tx(tx, commit.parent).await?;
+        let existing = Self::child_tx(tx, commit.parent, &commit.name).await?;
+        if let Some(node) = &existing {
+            if node.is_dir {
+                return Err(MetaError::Conflict("a folder of that name exists".into()));
+            }
+        }
+        let satisfied = match (&commit.expect, &existing) {
+            (Expect::Anything, _) => true,
+            (Expect::Absent, existing) => existing.is_none(),
+            (Expect::Present, existing) => existing.is_some(),
+            (Expect::Etag(etag), Some(node)) => &node.etag == etag,
+            (Expect::Etag(_), None) => false,
+        };
+        if !satisfied {
+            return Err(MetaError::PreconditionFailed);
+        }
+        let old_size = existing.as_ref().map_or(0, |node| node.size);
+        let growth = commit.size - old_size;
+        Self::check_quota(tx, parent.owner, commit.quota, growth).await?;
+        let (node_id, old_version, created) = match &existing {
+            Some(node) => (node.id, node.version, false),
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) VALUES (?, ?, ?, 0, 0, ?, ?, '') RETURNING id",
+                )
+                .bind(parent.owner.0)
+                .bind(commit.parent.0)
+                .bind(&commit.name)
+                .bind(commit.mtime)
+                .bind(commit.now)
+                .fetch_one(&mut **tx)
+                .await?;
+                (NodeId(id), None, true)
+            }
+        };
+        let version =
+            Self::insert_version(tx, node_id, commit.size, &commit.content_hash, &commit.blocks, commit.now).await?;
+        let row = sqlx::query(&format!(
+            "UPDATE nodes SET size = ?, mtime = ?, etag = ?, version_id = ?, checksum = ? WHERE id = ? RETURNING {NODE_COLUMNS}"
+        ))
+        .bind(commit.size)
+        .bind(commit.mtime)
+        .bind(new_etag())
+        .bind(version.0)
+        .bind(&commit.checksum)
+        .bind(node_id.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        let node = node_from_row(&row)?;
+        if let Some(old) = old_version {
+            // Without versioning (a later feature) the previous version's rows go; its blocks
+            // become garbage unless another version still references them.
+            sqlx::query("DELETE FROM versions WHERE id = ?").bind(old.0).execute(&mut **tx).await?;
+        }
+        Self::touch_ancestors(tx, commit.parent, growth).await?;
+        Ok((node, created))
     }
 
     /// Fails when `candidate` is `ancestor` or lies below it.
@@ -493,64 +584,9 @@ impl MetaStore for SqliteStore {
 
     async fn commit_file(&self, commit: &FileCommit) -> MetaResult<(Node, bool)> {
         let mut tx = self.begin().await?;
-        let parent = Self::folder_tx(&mut tx, commit.parent).await?;
-        let existing = Self::child_tx(&mut tx, commit.parent, &commit.name).await?;
-        if let Some(node) = &existing {
-            if node.is_dir {
-                return Err(MetaError::Conflict("a folder of that name exists".into()));
-            }
-        }
-        let satisfied = match (&commit.expect, &existing) {
-            (Expect::Anything, _) => true,
-            (Expect::Absent, existing) => existing.is_none(),
-            (Expect::Present, existing) => existing.is_some(),
-            (Expect::Etag(etag), Some(node)) => &node.etag == etag,
-            (Expect::Etag(_), None) => false,
-        };
-        if !satisfied {
-            return Err(MetaError::PreconditionFailed);
-        }
-        let old_size = existing.as_ref().map_or(0, |node| node.size);
-        let growth = commit.size - old_size;
-        Self::check_quota(&mut tx, parent.owner, commit.quota, growth).await?;
-        let (node_id, old_version, created) = match &existing {
-            Some(node) => (node.id, node.version, false),
-            None => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) VALUES (?, ?, ?, 0, 0, ?, ?, '') RETURNING id",
-                )
-                .bind(parent.owner.0)
-                .bind(commit.parent.0)
-                .bind(&commit.name)
-                .bind(commit.mtime)
-                .bind(commit.now)
-                .fetch_one(&mut *tx)
-                .await?;
-                (NodeId(id), None, true)
-            }
-        };
-        let version =
-            Self::insert_version(&mut tx, node_id, commit.size, &commit.content_hash, &commit.blocks, commit.now)
-                .await?;
-        let row = sqlx::query(&format!(
-            "UPDATE nodes SET size = ?, mtime = ?, etag = ?, version_id = ? WHERE id = ? RETURNING {NODE_COLUMNS}"
-        ))
-        .bind(commit.size)
-        .bind(commit.mtime)
-        .bind(new_etag())
-        .bind(version.0)
-        .bind(node_id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-        let node = node_from_row(&row)?;
-        if let Some(old) = old_version {
-            // Without versioning (a later feature) the previous version's rows go; its blocks
-            // become garbage unless another version still references them.
-            sqlx::query("DELETE FROM versions WHERE id = ?").bind(old.0).execute(&mut *tx).await?;
-        }
-        Self::touch_ancestors(&mut tx, commit.parent, growth).await?;
+        let result = Self::commit_tx(&mut tx, commit).await?;
         tx.commit().await?;
-        Ok((node, created))
+        Ok(result)
     }
 
     async fn delete_node(&self, id: NodeId) -> MetaResult<()> {
@@ -766,7 +802,8 @@ impl MetaStore for SqliteStore {
 
     async fn referenced_blocks(&self) -> MetaResult<Vec<BlockUse>> {
         let rows = sqlx::query(
-            "SELECT b.hash AS hash, b.len AS len, n.id AS node_id FROM nodes n JOIN version_blocks b ON b.version_id = n.version_id",
+            "SELECT b.hash AS hash, b.len AS len, n.id AS node_id FROM nodes n JOIN version_blocks b ON b.version_id = n.version_id \
+             UNION ALL SELECT hash, len, NULL AS node_id FROM upload_chunk_blocks",
         )
         .fetch_all(&self.read)
         .await?;
@@ -775,9 +812,239 @@ impl MetaStore for SqliteStore {
                 Ok(BlockUse {
                     hash: row.try_get("hash")?,
                     len: row.try_get("len")?,
-                    node: NodeId(row.try_get("node_id")?),
+                    node: row.try_get::<Option<i64>, _>("node_id")?.map(NodeId),
                 })
             })
             .collect()
+    }
+
+    async fn list_app_passwords(&self, user: UserId) -> MetaResult<Vec<AppPassword>> {
+        let rows =
+            sqlx::query("SELECT id, label, created_at, last_used FROM app_passwords WHERE user_id = ? ORDER BY id")
+                .bind(user.0)
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AppPassword {
+                    id: row.try_get("id")?,
+                    label: row.try_get("label")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used: row.try_get("last_used")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_app_password(&self, user: UserId, id: i64) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM app_passwords WHERE user_id = ? AND id = ?")
+            .bind(user.0)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_app_password_by_hash(&self, token_hash: &str) -> MetaResult<bool> {
+        let done =
+            sqlx::query("DELETE FROM app_passwords WHERE token_hash = ?").bind(token_hash).execute(&self.write).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_upload(
+        &self,
+        owner: UserId,
+        name: &str,
+        destination: Option<&str>,
+        total_length: Option<i64>,
+        now: i64,
+    ) -> MetaResult<UploadSession> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO uploads (owner_id, name, destination, total_length, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
+             RETURNING {UPLOAD_COLUMNS}"
+        ))
+        .bind(owner.0)
+        .bind(name)
+        .bind(destination)
+        .bind(total_length)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.write)
+        .await;
+        match inserted {
+            Ok(row) => Ok(upload_from_row(&row)?),
+            Err(error) if is_unique_violation(&error) => Err(MetaError::AlreadyExists(name.to_string())),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn upload(&self, owner: UserId, name: &str) -> MetaResult<Option<UploadSession>> {
+        let row = sqlx::query(&format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE owner_id = ? AND name = ?"))
+            .bind(owner.0)
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(upload_from_row).transpose()?)
+    }
+
+    async fn list_uploads(&self, owner: UserId) -> MetaResult<Vec<UploadSession>> {
+        let rows = sqlx::query(&format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE owner_id = ? ORDER BY name"))
+            .bind(owner.0)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(upload_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn upload_chunks(&self, upload: i64) -> MetaResult<Vec<UploadChunk>> {
+        let rows = sqlx::query("SELECT name, size, created_at FROM upload_chunks WHERE upload_id = ? ORDER BY name")
+            .bind(upload)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UploadChunk {
+                    name: row.try_get("name")?,
+                    size: row.try_get("size")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_upload_chunk(
+        &self,
+        upload: i64,
+        name: &str,
+        blocks: &[BlockRef],
+        size: i64,
+        now: i64,
+    ) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        let touched = sqlx::query("UPDATE uploads SET updated_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(upload)
+            .execute(&mut *tx)
+            .await?;
+        if touched.rows_affected() == 0 {
+            return Err(MetaError::NotFound("upload".into()));
+        }
+        sqlx::query("DELETE FROM upload_chunks WHERE upload_id = ? AND name = ?")
+            .bind(upload)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO upload_chunks (upload_id, name, size, created_at) VALUES (?, ?, ?, ?)")
+            .bind(upload)
+            .bind(name)
+            .bind(size)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        for (seq, block) in blocks.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO upload_chunk_blocks (upload_id, chunk_name, seq, hash, len) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(upload)
+            .bind(name)
+            .bind(seq as i64)
+            .bind(&block.hash)
+            .bind(block.len)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_upload_chunk(&self, upload: i64, name: &str) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM upload_chunks WHERE upload_id = ? AND name = ?")
+            .bind(upload)
+            .bind(name)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_upload(&self, upload: i64) -> MetaResult<()> {
+        sqlx::query("DELETE FROM uploads WHERE id = ?").bind(upload).execute(&self.write).await?;
+        Ok(())
+    }
+
+    async fn upload_blocks(&self, upload: i64) -> MetaResult<Vec<(String, BlockRef)>> {
+        let rows = sqlx::query(
+            "SELECT chunk_name, hash, len FROM upload_chunk_blocks WHERE upload_id = ? ORDER BY chunk_name, seq",
+        )
+        .bind(upload)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((row.try_get("chunk_name")?, BlockRef { hash: row.try_get("hash")?, len: row.try_get("len")? }))
+            })
+            .collect()
+    }
+
+    async fn finish_upload(&self, upload: i64, commit: &FileCommit) -> MetaResult<(Node, bool)> {
+        let mut tx = self.begin().await?;
+        let result = Self::commit_tx(&mut tx, commit).await?;
+        sqlx::query("DELETE FROM uploads WHERE id = ?").bind(upload).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn expire_uploads(&self, before: i64) -> MetaResult<u64> {
+        let done = sqlx::query("DELETE FROM uploads WHERE updated_at < ?").bind(before).execute(&self.write).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_login_flow(&self, flow: &LoginFlow) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO login_flows (login_token, poll_token_hash, form_token, client_name, user_id, app_password, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&flow.login_token)
+        .bind(&flow.poll_token_hash)
+        .bind(&flow.form_token)
+        .bind(&flow.client_name)
+        .bind(flow.user.map(|user| user.0))
+        .bind(&flow.app_password)
+        .bind(flow.created_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn login_flow(&self, login_token: &str) -> MetaResult<Option<LoginFlow>> {
+        let row = sqlx::query("SELECT * FROM login_flows WHERE login_token = ?")
+            .bind(login_token)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(login_flow_from_row).transpose()?)
+    }
+
+    async fn grant_login_flow(&self, login_token: &str, user: UserId, app_password: &str) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE login_flows SET user_id = ?, app_password = ? WHERE login_token = ? AND user_id IS NULL",
+        )
+        .bind(user.0)
+        .bind(app_password)
+        .bind(login_token)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn take_login_flow(&self, poll_token_hash: &str) -> MetaResult<Option<LoginFlow>> {
+        let row = sqlx::query("DELETE FROM login_flows WHERE poll_token_hash = ? AND user_id IS NOT NULL RETURNING *")
+            .bind(poll_token_hash)
+            .fetch_optional(&self.write)
+            .await?;
+        Ok(row.as_ref().map(login_flow_from_row).transpose()?)
+    }
+
+    async fn expire_login_flows(&self, before: i64) -> MetaResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM login_flows WHERE created_at < ?").bind(before).execute(&self.write).await?;
+        Ok(done.rows_affected())
     }
 }

@@ -545,3 +545,45 @@ fn truncated_upload_is_not_stored() {
     // A well-formed upload on the same server works.
     assert_eq!(admin.put(&server.dav_url("admin", "partial.txt"), b"0123456789").status, 201);
 }
+
+/// A request whose body the server refuses without reading it must not poison a kept-alive
+/// connection: either the reply says `Connection: close`, or the next request on the same
+/// connection is answered. (Otherwise keep-alive clients get an unexpected EOF on their next request.)
+#[test]
+fn rejected_upload_leaves_connection_usable() {
+    use std::io::Write;
+    let (server, admin) = setup();
+    let auth = basic("admin", ADMIN_PASSWORD);
+    let host = host_port(&server);
+    for (path, expected) in [("nodir/f.txt", 409), ("a%5Cb.txt", 0)] {
+        let body = vec![b'x'; 200_000];
+        let mut stream = std::net::TcpStream::connect(&host).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        stream.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+        let head = format!(
+            "PUT {ADMIN_ROOT}/{path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let _ = stream.write_all(&body);
+        let first = read_response(&mut stream);
+        assert!((400..500).contains(&first.status), "PUT {path}: {} {}", first.status, first.text());
+        if expected != 0 {
+            assert_eq!(first.status, expected, "PUT {path}");
+        }
+        let closing = first.header("Connection").is_some_and(|v| v.to_ascii_lowercase().contains("close"));
+        if !closing {
+            let second = format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+            let sent = stream.write_all(second.as_bytes()).is_ok();
+            let reply = read_response(&mut stream);
+            assert!(
+                sent && reply.status == 200,
+                "after a {} reply without `Connection: close` to PUT {path} (200 kB body), the next request on the same \
+                 connection got status {} (0 = connection closed)",
+                first.status,
+                reply.status
+            );
+        }
+    }
+    assert_eq!(admin.get(&server.dav_url("admin", "nodir")).status, 404);
+}

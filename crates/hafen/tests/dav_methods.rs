@@ -164,7 +164,7 @@ fn app_password_logs_in() {
     server.add_user("alice", "alice-pass", &[]);
     let (code, out, err) = run_cli(&server.data, &["user", "app-password", "alice"], None);
     assert_eq!(code, 0, "app-password failed: {out} {err}");
-    let token = out.lines().filter(|l| !l.trim().is_empty()).last().expect("token line").trim().to_string();
+    let token = out.lines().rfind(|l| !l.trim().is_empty()).expect("token line").trim().to_string();
     assert!(token.len() >= 16, "suspiciously short app password {token:?}");
     let app = Client::new("alice", &token);
     assert_eq!(app.put(&server.dav_url("alice", "via-app.txt"), b"hello").status, 201);

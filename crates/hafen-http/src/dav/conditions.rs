@@ -11,6 +11,34 @@ pub(crate) fn etag_header(node: &Node) -> String {
     format!("\"{}\"", node.etag)
 }
 
+/// Nextcloud's instance id, appended to padded file ids to form `oc:id` / `OC-FileId`.
+pub(crate) const INSTANCE_ID: &str = "ochafen00001";
+
+/// The `oc:id` / `OC-FileId` form of a file id.
+pub(crate) fn oc_id(node: &Node) -> String {
+    format!("{:08}{INSTANCE_ID}", node.id.0)
+}
+
+/// Headers every answer about a file or folder carries: ETag (also as OC-ETag, which the
+/// Nextcloud clients prefer), Last-Modified, OC-FileId and the stored OC-Checksum.
+pub(crate) fn entity_headers(response: &mut axum::response::Response, node: &Node) {
+    use axum::http::HeaderValue;
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&etag_header(node)) {
+        headers.insert(header::ETAG, value.clone());
+        headers.insert("oc-etag", value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&http_date_of(node.mtime)) {
+        headers.insert(header::LAST_MODIFIED, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&oc_id(node)) {
+        headers.insert("oc-fileid", value);
+    }
+    if let Some(checksum) = node.checksum.as_deref().and_then(|checksum| HeaderValue::from_str(checksum).ok()) {
+        headers.insert("oc-checksum", checksum);
+    }
+}
+
 /// What to do after evaluating the conditional headers.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Outcome {

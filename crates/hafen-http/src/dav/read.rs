@@ -1,6 +1,6 @@
 //! Read-only methods: OPTIONS, GET/HEAD (ranges, conditional requests) and PROPFIND.
 
-use super::conditions::{self, etag_header, Outcome};
+use super::conditions::{self, entity_headers, Outcome};
 use super::props::{self, PropContext};
 use super::xml::{parse_propfind, PropName, PropfindRequest};
 use super::{empty, DavRequest};
@@ -24,19 +24,6 @@ pub(crate) fn options() -> Response {
         ],
     )
         .into_response()
-}
-
-/// Headers every answer about a file or folder carries.
-fn entity_headers(response: &mut Response, node: &Node) {
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag_header(node)) {
-        headers.insert(header::ETAG, value.clone());
-        headers.insert("oc-etag", value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&conditions::http_date_of(node.mtime)) {
-        headers.insert(header::LAST_MODIFIED, value);
-    }
-    headers.insert("oc-fileid", HeaderValue::from(node.id.0));
 }
 
 pub(crate) async fn get(request: &DavRequest, with_body: bool) -> DavResult<Response> {

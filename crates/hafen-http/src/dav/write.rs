@@ -1,6 +1,6 @@
 //! Methods that change the tree: PUT, DELETE, MKCOL, COPY, MOVE and PROPPATCH.
 
-use super::conditions::{self, etag_header};
+use super::conditions::{self, entity_headers};
 use super::props::{self, MULTISTATUS_CLOSE, MULTISTATUS_OPEN};
 use super::xml::{parse_proppatch, PatchOp, DAV_NS};
 use super::{empty, urls, DavRequest};
@@ -11,12 +11,12 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use hafen_core::{CopyOrMove, DeadProp, PropOp, PutOptions};
 
-fn header_text<'a>(request: &'a DavRequest, name: &str) -> Option<&'a str> {
+pub(crate) fn header_text<'a>(request: &'a DavRequest, name: &str) -> Option<&'a str> {
     request.headers.get(name).and_then(|value| value.to_str().ok()).map(str::trim)
 }
 
 /// Parses `X-OC-Mtime` (seconds since the epoch, possibly with a fraction).
-fn requested_mtime(request: &DavRequest) -> DavResult<Option<i64>> {
+pub(crate) fn requested_mtime(request: &DavRequest) -> DavResult<Option<i64>> {
     match header_text(request, "x-oc-mtime") {
         None => Ok(None),
         Some(text) => text
@@ -31,35 +31,51 @@ fn requested_mtime(request: &DavRequest) -> DavResult<Option<i64>> {
 pub(crate) async fn put(request: &DavRequest, body: Body) -> DavResult<Response> {
     let existing = request.core.resolve(&request.user, &request.path).await?;
     conditions::evaluate(&request.headers, existing.as_ref(), false)?;
-    let content_length = match header_text(request, "content-length") {
-        Some(text) => Some(text.parse::<u64>().map_err(|_| DavError::BadRequest("invalid Content-Length".into()))?),
-        None => None,
-    };
-    let mtime = requested_mtime(request)?;
+    let content_length = length_header(request, "content-length")?;
+    if let (Some(total), Some(length)) = (length_header(request, "oc-total-length")?, content_length) {
+        if total != length {
+            return Err(DavError::BadRequest("OC-Total-Length differs from Content-Length".into()));
+        }
+    }
+    let options = PutOptions { content_length, ..upload_options(request)? };
+    let stream = body.into_data_stream().map(|chunk| chunk.map_err(|error| error.to_string()));
+    let outcome = request.core.put_file(&request.user, &request.path, stream, options).await?;
+    Ok(upload_answer(&outcome, request))
+}
+
+/// A numeric length header, if present.
+pub(crate) fn length_header(request: &DavRequest, name: &str) -> DavResult<Option<u64>> {
+    match header_text(request, name) {
+        Some(text) => {
+            Ok(Some(text.parse::<u64>().map_err(|_| DavError::BadRequest(format!("invalid {name} header")))?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// The upload options every way of storing a file takes from the request headers.
+pub(crate) fn upload_options(request: &DavRequest) -> DavResult<PutOptions> {
     let if_match = header_text(request, "if-match")
         .filter(|value| !value.contains(','))
         .map(|value| value.trim_matches('"').to_string());
-    let options = PutOptions {
-        content_length,
-        mtime,
+    Ok(PutOptions {
+        content_length: None,
+        mtime: requested_mtime(request)?,
         if_match,
         if_none_match_any: header_text(request, "if-none-match") == Some("*"),
         lock_tokens: request.tokens.clone(),
-    };
-    let stream = body.into_data_stream().map(|chunk| chunk.map_err(|error| error.to_string()));
-    let outcome = request.core.put_file(&request.user, &request.path, stream, options).await?;
-    let status = if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
-    let mut response = empty(status);
-    let headers = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&etag_header(&outcome.node)) {
-        headers.insert(header::ETAG, value.clone());
-        headers.insert("oc-etag", value);
+        checksum: header_text(request, "oc-checksum").map(str::to_string),
+    })
+}
+
+/// The answer to a stored file: 201 or 204 with the headers the sync clients need.
+pub(crate) fn upload_answer(outcome: &hafen_core::PutOutcome, request: &DavRequest) -> Response {
+    let mut response = empty(if outcome.created { StatusCode::CREATED } else { StatusCode::NO_CONTENT });
+    entity_headers(&mut response, &outcome.node);
+    if header_text(request, "x-oc-mtime").is_some() {
+        response.headers_mut().insert("x-oc-mtime", HeaderValue::from_static("accepted"));
     }
-    headers.insert("oc-fileid", HeaderValue::from(outcome.node.id.0));
-    if mtime.is_some() {
-        headers.insert("x-oc-mtime", HeaderValue::from_static("accepted"));
-    }
-    Ok(response)
+    response
 }
 
 pub(crate) async fn delete(request: &DavRequest) -> DavResult<Response> {
@@ -76,8 +92,10 @@ pub(crate) async fn mkcol(request: &DavRequest, body: Body) -> DavResult<Respons
             return Err(DavError::UnsupportedMediaType("MKCOL with a request body is not supported".into()));
         }
     }
-    request.core.make_folder(&request.user, &request.path, &request.tokens).await?;
-    Ok(empty(StatusCode::CREATED))
+    let folder = request.core.make_folder(&request.user, &request.path, &request.tokens).await?;
+    let mut response = empty(StatusCode::CREATED);
+    entity_headers(&mut response, &folder);
+    Ok(response)
 }
 
 pub(crate) async fn copy_or_move(request: &DavRequest, is_move: bool) -> DavResult<Response> {

@@ -19,8 +19,9 @@ CREATE TABLE app_passwords (
     created_at INTEGER NOT NULL
 );
 
+-- AUTOINCREMENT: file ids are never reused (clients treat an equal id as the same file).
 CREATE TABLE nodes (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     parent_id INTEGER REFERENCES nodes(id) ON DELETE CASCADE,
     name TEXT NOT NULL,

@@ -417,8 +417,26 @@ pub fn show(reply: &crate::common::Reply) -> String {
             cut -= 1;
         }
         body.truncate(cut);
-        body.push_str("…");
+        body.push('…');
     }
     let headers: Vec<String> = reply.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     format!("status {} [{}] body: {}", reply.status, headers.join("; "), body)
+}
+
+/// Reads one complete response from `stream` (stops at EOF, an error or a complete message).
+pub fn read_response(stream: &mut TcpStream) -> RawReply {
+    let mut received = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                received.extend_from_slice(&buf[..n]);
+                if response_complete(&received) {
+                    break;
+                }
+            }
+        }
+    }
+    parse_response(&received)
 }
