@@ -33,26 +33,15 @@ pub struct FsckReport {
 }
 
 impl Core {
+    /// Removes unreferenced blocks and temporary files older than `grace` (the background
+    /// garbage collection; `fsck` does the same and also verifies what is referenced).
+    pub async fn collect_garbage(&self, grace: Duration) -> CoreResult<FsckReport> {
+        Ok(self.sweep(grace).await?.0)
+    }
+
     /// Verifies every referenced block and removes unreferenced ones older than `grace`.
     pub async fn fsck(&self, grace: Duration) -> CoreResult<FsckReport> {
-        let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
-        let mut report =
-            FsckReport { temporary_removed: self.blobs.clean_temporary(cutoff).await?, ..FsckReport::default() };
-        // Listed before the references are read, so a block committed meanwhile is not taken
-        // for an orphan (and the grace period covers blocks of uploads in flight).
-        let stored = self.blobs.list().await?;
-        let uses = self.meta.referenced_blocks().await?;
-        let mut users_of: BTreeMap<String, Vec<Option<hafen_meta::NodeId>>> = BTreeMap::new();
-        for use_ in &uses {
-            users_of.entry(use_.hash.clone()).or_default().push(use_.node);
-        }
-        let referenced: HashSet<&str> = users_of.keys().map(String::as_str).collect();
-        for block in &stored {
-            if !referenced.contains(block.hash.as_str()) && block.modified <= cutoff {
-                self.blobs.delete(&block.hash).await?;
-                report.orphans_removed += 1;
-            }
-        }
+        let (mut report, users_of) = self.sweep(grace).await?;
         for (hash, nodes) in &users_of {
             report.blocks_checked += 1;
             let kind = match BlockHash::parse(hash) {
@@ -76,5 +65,32 @@ impl Core {
             }
         }
         Ok(report)
+    }
+
+    /// The shared part of GC and fsck: returns the report so far and, for every referenced
+    /// block, the files (or upload chunks) using it.
+    async fn sweep(
+        &self,
+        grace: Duration,
+    ) -> CoreResult<(FsckReport, BTreeMap<String, Vec<Option<hafen_meta::NodeId>>>)> {
+        let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut report =
+            FsckReport { temporary_removed: self.blobs.clean_temporary(cutoff).await?, ..FsckReport::default() };
+        // Listed before the references are read, so a block committed meanwhile is not taken
+        // for an orphan (and the grace period covers blocks of uploads in flight).
+        let stored = self.blobs.list().await?;
+        let uses = self.meta.referenced_blocks().await?;
+        let mut users_of: BTreeMap<String, Vec<Option<hafen_meta::NodeId>>> = BTreeMap::new();
+        for use_ in &uses {
+            users_of.entry(use_.hash.clone()).or_default().push(use_.node);
+        }
+        let referenced: HashSet<&str> = users_of.keys().map(String::as_str).collect();
+        for block in &stored {
+            if !referenced.contains(block.hash.as_str()) && block.modified <= cutoff {
+                self.blobs.delete(&block.hash).await?;
+                report.orphans_removed += 1;
+            }
+        }
+        Ok((report, users_of))
     }
 }

@@ -36,6 +36,8 @@ pub enum Command {
         /// Reverse proxy whose X-Forwarded-For is trusted (repeatable)
         #[arg(long = "trusted-proxy", env = "HAFEN_TRUSTED_PROXIES", value_delimiter = ',')]
         trusted_proxies: Vec<IpAddr>,
+        #[command(flatten)]
+        maintenance: MaintenanceArgs,
     },
     /// Manage accounts
     #[command(subcommand)]
@@ -46,6 +48,20 @@ pub enum Command {
         #[arg(long, default_value_t = 900)]
         grace_seconds: u64,
     },
+}
+
+/// Timing of the background maintenance (upload expiry, garbage collection).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct MaintenanceArgs {
+    /// Chunked uploads untouched this long are dropped
+    #[arg(long, env = "HAFEN_UPLOAD_EXPIRY_SECONDS", default_value_t = 86_400)]
+    pub upload_expiry_seconds: u64,
+    /// Unreferenced blocks are removed only when older than this (protects uploads in flight)
+    #[arg(long, env = "HAFEN_GC_GRACE_SECONDS", default_value_t = 3_600)]
+    pub gc_grace_seconds: u64,
+    /// How often the maintenance runs
+    #[arg(long, env = "HAFEN_MAINTENANCE_INTERVAL_SECONDS", default_value_t = 600)]
+    pub maintenance_interval_seconds: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,9 +110,9 @@ fn read_password_from_stdin() -> anyhow::Result<String> {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Serve { listen, trusted_proxies } => {
+        Command::Serve { listen, trusted_proxies, maintenance } => {
             let settings = Settings::resolve(file, cli.data, listen, trusted_proxies)?;
-            server::serve(settings).await?;
+            server::serve(settings, maintenance).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User(command) => {

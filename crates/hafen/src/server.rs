@@ -1,5 +1,6 @@
 //! Opening the stores, first-start setup and the HTTP listener with graceful shutdown.
 
+use crate::cli::MaintenanceArgs;
 use crate::config::Settings;
 use anyhow::Context;
 use hafen_core::{Core, NewAccount};
@@ -7,6 +8,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Opens the embedded stores in `data` (SQLite metadata, local-disk blocks).
 pub async fn open_core(data: &Path) -> anyhow::Result<Arc<Core>> {
@@ -43,9 +45,10 @@ async fn ensure_admin(core: &Core) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+pub async fn serve(settings: Settings, maintenance: MaintenanceArgs) -> anyhow::Result<()> {
     let core = open_core(&settings.data).await?;
     ensure_admin(&core).await?;
+    tokio::spawn(run_maintenance(core.clone(), maintenance));
     let app = hafen_http::router(core, hafen_http::HttpConfig { trusted_proxies: settings.trusted_proxies.clone() });
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -58,6 +61,30 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// Expires abandoned chunked uploads and collects garbage blocks, forever.
+async fn run_maintenance(core: Arc<Core>, timing: MaintenanceArgs) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(timing.maintenance_interval_seconds.max(1)));
+    loop {
+        ticker.tick().await;
+        match core.expire_uploads(Duration::from_secs(timing.upload_expiry_seconds)).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "expired abandoned uploads"),
+            Err(error) => tracing::error!(%error, "expiring uploads failed"),
+        }
+        match core.collect_garbage(Duration::from_secs(timing.gc_grace_seconds)).await {
+            Ok(report) if report.orphans_removed + report.temporary_removed > 0 => {
+                tracing::info!(
+                    blocks = report.orphans_removed,
+                    temporary = report.temporary_removed,
+                    "collected garbage"
+                )
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "garbage collection failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

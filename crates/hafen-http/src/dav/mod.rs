@@ -11,6 +11,7 @@ mod ifheader;
 mod lock;
 mod props;
 mod read;
+mod uploads;
 mod urls;
 mod write;
 pub mod xml;
@@ -70,6 +71,11 @@ async fn handle_request(state: AppState, peer: SocketAddr, request: Request) -> 
     }
     let client = auth::client_address(peer, request.headers(), &state.config);
     let user = auth::authenticate(&state.core, request.headers(), client).await?;
+    if let Some(rest) = request.uri().path().strip_prefix(uploads::PREFIX) {
+        let rest = rest.to_string();
+        let (parts, body) = request.into_parts();
+        return uploads::handle(state.core.clone(), user, &method, parts.headers, &rest, body).await;
+    }
     let location = urls::parse_request_path(request.uri().path())?;
     if let Some(owner) = &location.owner {
         if owner != &user.name {

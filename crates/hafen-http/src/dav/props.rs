@@ -40,6 +40,9 @@ pub(crate) const PROTECTED: &[&str] = &[
 /// Per-request facts shared by all resources of one multistatus.
 pub(crate) struct PropContext<'a> {
     pub base: &'a str,
+    /// Account name and display name of the tree's owner.
+    pub owner: &'a str,
+    pub owner_display_name: &'a str,
     pub quota: Quota,
     pub locks: &'a [Lock],
 }
@@ -113,9 +116,24 @@ pub(crate) fn live_value(name: &PropName, node: &Node, path: &TreePath, context:
         // -3 is how Nextcloud says "unlimited"; its clients expect it.
         (DAV_NS, "quota-available-bytes") if node.is_dir => Some(context.quota.available().unwrap_or(-3).to_string()),
         (OC_NS, "fileid") => Some(node.id.0.to_string()),
-        (OC_NS, "id") => Some(format!("{:08}ochafen", node.id.0)),
+        (OC_NS, "id") => Some(super::conditions::oc_id(node)),
         (OC_NS, "size") => Some(node.size.to_string()),
         (OC_NS, "permissions") => Some(if node.is_dir { "RGDNVCK" } else { "RGDNVW" }.into()),
+        (OC_NS, "checksums") if file => Some(
+            node.checksum
+                .as_deref()
+                .map_or(String::new(), |sum| format!("<oc:checksum>{}</oc:checksum>", escape_text(sum))),
+        ),
+        // Nothing is shared yet (the sharing issue fills this in).
+        (OC_NS, "share-types") => Some(String::new()),
+        // Empty and constant: a change would make clients assume a restore from backup.
+        (OC_NS, "data-fingerprint") if path.is_root() => Some(String::new()),
+        (OC_NS, "owner-id") => Some(escape_text(context.owner)),
+        (OC_NS, "owner-display-name") => Some(escape_text(context.owner_display_name)),
+        (OC_NS, "favorite") => Some("0".into()),
+        (NC_NS, "is-encrypted") => Some("0".into()),
+        (NC_NS, "has-preview") => Some("false".into()),
+        (NC_NS, "mount-type") => Some(String::new()),
         _ => None,
     }
 }
@@ -123,7 +141,23 @@ pub(crate) fn live_value(name: &PropName, node: &Node, path: &TreePath, context:
 /// Whether a property is one of ours (live), as opposed to a client's dead property.
 pub(crate) fn is_live(name: &PropName) -> bool {
     (name.ns == DAV_NS && (ALLPROP_LIVE.contains(&name.local.as_str()) || PROTECTED.contains(&name.local.as_str())))
-        || (name.ns == OC_NS && matches!(name.local.as_str(), "fileid" | "id" | "size" | "permissions"))
+        || (name.ns == OC_NS
+            && matches!(
+                name.local.as_str(),
+                "fileid"
+                    | "id"
+                    | "size"
+                    | "permissions"
+                    | "checksums"
+                    | "share-types"
+                    | "data-fingerprint"
+                    | "owner-id"
+                    | "owner-display-name"
+                    | "favorite"
+                    | "downloadURL"
+                    | "dDC"
+            ))
+        || (name.ns == NC_NS && matches!(name.local.as_str(), "is-encrypted" | "has-preview" | "mount-type"))
 }
 
 /// Looks a dead property up by name.

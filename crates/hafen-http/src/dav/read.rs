@@ -92,7 +92,13 @@ pub(crate) async fn propfind(request: &DavRequest, body: bytes::Bytes) -> DavRes
     let node = request.core.stat(&request.user, &request.path).await?;
     let quota = request.core.quota(&request.user).await?;
     let locks = request.core.active_locks(&request.user).await?;
-    let context = PropContext { base: &request.base, quota, locks: &locks };
+    let context = PropContext {
+        base: &request.base,
+        owner: &request.user.name,
+        owner_display_name: &request.user.display_name,
+        quota,
+        locks: &locks,
+    };
     let mut out = String::from(props::MULTISTATUS_OPEN);
     describe(request, &node, &request.path, &what, &context, &mut out).await?;
     if depth == 1 && node.is_dir {

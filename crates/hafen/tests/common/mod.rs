@@ -72,6 +72,7 @@ impl TestServer {
             .arg("127.0.0.1:0")
             .args(extra_args)
             .env("HAFEN_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("HAFEN_LOG", std::env::var("HAFEN_LOG").unwrap_or_else(|_| "warn".into()))
             .env_remove("HAFEN_LISTEN")
             .env_remove("HAFEN_DATA")
             .stdout(Stdio::piped())
