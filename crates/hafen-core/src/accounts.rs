@@ -74,7 +74,7 @@ fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
-fn token_digest(token: &str) -> String {
+pub(crate) fn token_digest(token: &str) -> String {
     // App passwords are 72 random characters: an unsalted fast hash is enough to keep the
     // stored form useless, and looking it up by digest leaks nothing about the token.
     blake3::hash(token.as_bytes()).to_hex().to_string()
@@ -187,7 +187,7 @@ impl Core {
         if secret.len() == APP_PASSWORD_LENGTH {
             if let Some(owner) = self.meta.user_by_app_password(&token_digest(secret)).await? {
                 if owner.name == login {
-                    self.remember(digest, &owner);
+                    // Not cached: the lookup is cheap and a revocation must take effect at once.
                     return Ok(Some(owner));
                 }
             }

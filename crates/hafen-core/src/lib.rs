@@ -5,11 +5,13 @@
 //! the stores behind traits (`MetaStore`, `BlobStore`) and never speaks HTTP or XML.
 
 mod accounts;
+mod app_passwords;
 mod checksum;
 mod error;
 mod files;
 mod fsck;
 mod locks;
+mod login_flow;
 mod path;
 mod throttle;
 mod transfer;
@@ -21,6 +23,7 @@ pub use files::{CopyOrMove, PutOptions, PutOutcome, Quota};
 pub use fsck::{Damage, DamageKind, FsckReport};
 pub use hafen_meta::{AppPassword, DeadProp, Lock, Node, NodeId, PropOp, UploadChunk, UploadSession, User, UserId};
 pub use locks::{lock_covers, LockRequest, LockResult};
+pub use login_flow::{LoginFlowGrant, LoginFlowStart, PendingLoginFlow, LOGIN_FLOW_LIFETIME_SECS};
 pub use path::TreePath;
 pub use transfer::{ByteRange, FileContent};
 pub use uploads::ASSEMBLED_NAME;

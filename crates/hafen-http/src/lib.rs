@@ -5,6 +5,7 @@
 
 mod auth;
 pub mod dav;
+mod drain;
 mod error;
 
 pub use error::{DavError, DavResult};

@@ -55,9 +55,24 @@ pub async fn handle(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    let declared_length = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    let chunked = request.headers().contains_key(header::TRANSFER_ENCODING);
+    let request = request.map(crate::drain::DrainOnDrop::wrap);
     match handle_request(state, peer, request).await {
         Ok(response) => response,
-        Err(error) => error.into_response(),
+        Err(error) => {
+            let mut response = error.into_response();
+            if chunked || declared_length.is_some_and(|length| length > crate::drain::DRAIN_LIMIT) {
+                // An unread body that will not be drained: the connection cannot be reused, so
+                // say so rather than let the client send its next request into a closing socket.
+                response.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+            }
+            response
+        }
     }
 }
 
