@@ -26,21 +26,25 @@ pub(crate) fn client_address(peer: SocketAddr, headers: &HeaderMap, config: &Htt
         .unwrap_or(peer_ip)
 }
 
-/// Authenticates the request with HTTP Basic credentials.
-pub(crate) async fn authenticate(core: &Core, headers: &HeaderMap, client: IpAddr) -> DavResult<User> {
-    let value = headers.get(header::AUTHORIZATION).ok_or(DavError::Core(CoreError::Unauthorized))?;
-    let encoded = value
+/// The login and secret of an `Authorization: Basic` header, if there is a well-formed one.
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let encoded = headers
+        .get(header::AUTHORIZATION)?
         .to_str()
         .ok()
-        .and_then(|text| text.strip_prefix("Basic ").or_else(|| text.strip_prefix("basic ")))
-        .ok_or(DavError::Core(CoreError::Unauthorized))?;
+        .and_then(|text| text.strip_prefix("Basic ").or_else(|| text.strip_prefix("basic ")))?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or(DavError::Core(CoreError::Unauthorized))?;
-    let (login, secret) = decoded.split_once(':').ok_or(DavError::Core(CoreError::Unauthorized))?;
-    match core.authenticate(login, secret, client).await? {
+        .and_then(|bytes| String::from_utf8(bytes).ok())?;
+    let (login, secret) = decoded.split_once(':')?;
+    Some((login.to_string(), secret.to_string()))
+}
+
+/// Authenticates the request with HTTP Basic credentials.
+pub(crate) async fn authenticate(core: &Core, headers: &HeaderMap, client: IpAddr) -> DavResult<User> {
+    let (login, secret) = basic_credentials(headers).ok_or(DavError::Core(CoreError::Unauthorized))?;
+    match core.authenticate(&login, &secret, client).await? {
         AuthOutcome::Authenticated(user) => Ok(user),
         AuthOutcome::Denied => Err(DavError::Core(CoreError::Unauthorized)),
     }

@@ -1,0 +1,142 @@
+//! The message catalog of the server-rendered pages: German by default, English when the
+//! browser prefers it. Every user-facing string of the pages comes from `t`. Placeholders
+//! (`{client}`, `{user}`) are substituted by the caller after HTML escaping.
+
+use axum::http::{header, HeaderMap};
+
+/// A language the pages are available in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lang {
+    De,
+    En,
+}
+
+impl Lang {
+    /// The value for the `lang` attribute.
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Lang::De => "de",
+            Lang::En => "en",
+        }
+    }
+
+    /// The browser's most preferred language among those available (`Accept-Language`, with
+    /// q-values); German when it names none of them.
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Lang {
+        let header = headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+        Lang::from_accept_language(header)
+    }
+
+    fn from_accept_language(header: &str) -> Lang {
+        let mut ranges: Vec<(f32, &str)> = header
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let tag = parts.next()?.trim();
+                let quality = parts
+                    .find_map(|param| param.trim().strip_prefix("q="))
+                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())?;
+                (quality > 0.0 && !tag.is_empty()).then_some((quality, tag))
+            })
+            .collect();
+        // Stable: among equal qualities the order of the header decides.
+        ranges.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranges
+            .iter()
+            .find_map(|(_, tag)| {
+                let primary = tag.split('-').next().unwrap_or_default().to_ascii_lowercase();
+                match primary.as_str() {
+                    "de" => Some(Lang::De),
+                    "en" => Some(Lang::En),
+                    _ => None,
+                }
+            })
+            .unwrap_or(Lang::De)
+    }
+}
+
+/// The text of `key` in `lang`; the key itself when unknown (a bug, visible in tests).
+pub(crate) fn t(lang: Lang, key: &str) -> &'static str {
+    let table = match lang {
+        Lang::De => DE,
+        Lang::En => EN,
+    };
+    table.iter().find(|(name, _)| *name == key).map_or_else(
+        || {
+            tracing::warn!(key, "missing translation");
+            "?"
+        },
+        |(_, text)| *text,
+    )
+}
+
+const DE: &[(&str, &str)] = &[
+    ("login.title", "Anmelden"),
+    ("login.intro", "Melde dich an, um diesem Programm Zugriff auf dein Konto zu geben: {client}"),
+    ("login.user", "Benutzername"),
+    ("login.password", "Passwort"),
+    ("login.submit", "Anmelden"),
+    ("login.failed", "Benutzername oder Passwort ist falsch."),
+    ("login.throttled", "Zu viele fehlgeschlagene Anmeldungen. Bitte warte etwas und versuche es dann erneut."),
+    ("login.grant_expired", "Die Bestätigung ist abgelaufen. Bitte melde dich erneut an."),
+    ("grant.title", "Zugriff gewähren"),
+    ("grant.question", "Zugriff für {client} gewähren?"),
+    (
+        "grant.explanation",
+        "Das Programm erhält ein eigenes App-Passwort für das Konto {user}. Du kannst es jederzeit widerrufen.",
+    ),
+    ("grant.submit", "Zugriff gewähren"),
+    ("done.title", "Konto verbunden"),
+    ("done.text", "Das Konto ist verbunden. Du kannst dieses Fenster jetzt schließen."),
+    ("invalid.title", "Link ungültig"),
+    ("invalid.text", "Dieser Anmeldelink ist ungültig oder abgelaufen. Bitte starte die Anmeldung im Programm neu."),
+    ("refused.title", "Anfrage abgelehnt"),
+    ("refused.text", "Die Anfrage konnte nicht überprüft werden. Bitte öffne den Anmeldelink erneut."),
+    ("error.title", "Fehler"),
+    ("error.text", "Auf dem Server ist ein Fehler aufgetreten. Bitte versuche es später erneut."),
+];
+
+const EN: &[(&str, &str)] = &[
+    ("login.title", "Log in"),
+    ("login.intro", "Log in to give this program access to your account: {client}"),
+    ("login.user", "Username"),
+    ("login.password", "Password"),
+    ("login.submit", "Log in"),
+    ("login.failed", "Wrong username or password."),
+    ("login.throttled", "Too many failed logins. Please wait a while, then try again."),
+    ("login.grant_expired", "The confirmation has expired. Please log in again."),
+    ("grant.title", "Grant access"),
+    ("grant.question", "Grant access to {client}?"),
+    ("grant.explanation", "The program gets its own app password for the account {user}. You can revoke it at any time."),
+    ("grant.submit", "Grant access"),
+    ("done.title", "Account connected"),
+    ("done.text", "The account is connected. You can close this window now."),
+    ("invalid.title", "Invalid link"),
+    ("invalid.text", "This login link is invalid or has expired. Please start the login again from your program."),
+    ("refused.title", "Request refused"),
+    ("refused.text", "The request could not be verified. Please open the login link again."),
+    ("error.title", "Error"),
+    ("error.text", "An error occurred on the server. Please try again later."),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_tables_have_the_same_keys() {
+        let de: Vec<_> = DE.iter().map(|(key, _)| *key).collect();
+        let en: Vec<_> = EN.iter().map(|(key, _)| *key).collect();
+        assert_eq!(de, en);
+    }
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(Lang::from_accept_language(""), Lang::De);
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Lang::En);
+        assert_eq!(Lang::from_accept_language("fr-FR,fr;q=0.9,en;q=0.8,de;q=0.7"), Lang::En);
+        assert_eq!(Lang::from_accept_language("en;q=0.5, de-AT"), Lang::De);
+        assert_eq!(Lang::from_accept_language("en;q=0, fr"), Lang::De);
+        assert_eq!(Lang::from_accept_language("EN-gb"), Lang::En);
+    }
+}
