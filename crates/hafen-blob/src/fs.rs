@@ -66,7 +66,9 @@ fn write_durably(tmp_dir: &Path, target: &Path, data: &[u8]) -> std::io::Result<
     let mut guard = TempGuard(Some(temp_path.clone()));
     let mut file = File::create(&temp_path)?;
     file.write_all(data)?;
-    file.sync_all()?;
+    // fdatasync: the data and the file size reach the disk; the rename below is made durable
+    // by syncing the directory.
+    file.sync_data()?;
     drop(file);
     fs::rename(&temp_path, target)?;
     guard.0 = None;

@@ -9,7 +9,7 @@
 
 use crate::locks::Change;
 use crate::path::validate_name;
-use crate::transfer::BlockWriter;
+use crate::transfer::{block_list_hash, BlockWriter};
 use crate::{checksum, unix_now, Core, CoreError, CoreResult, PutOptions, PutOutcome, TreePath};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
@@ -169,20 +169,14 @@ impl Core {
                 )));
             }
         }
-        // The whole-file hash of an assembled file is the hash of its block list: every byte
-        // is still covered by its block's BLAKE3, and nothing is read again.
-        let mut list_hasher = blake3::Hasher::new();
-        for block in &blocks {
-            list_hasher.update(block.hash.as_bytes());
-            list_hasher.update(&block.len.to_le_bytes());
-        }
         let now = unix_now();
+        let content_hash = block_list_hash(&blocks);
         let commit = FileCommit {
             parent: parent.id,
             name: destination.name().unwrap_or_default().to_string(),
             blocks,
             size,
-            content_hash: format!("blocklist:{}", list_hasher.finalize().to_hex()),
+            content_hash,
             mtime: options.mtime.unwrap_or(now),
             now,
             expect: options.expectation(),

@@ -107,7 +107,10 @@ const EN: &[(&str, &str)] = &[
     ("login.grant_expired", "The confirmation has expired. Please log in again."),
     ("grant.title", "Grant access"),
     ("grant.question", "Grant access to {client}?"),
-    ("grant.explanation", "The program gets its own app password for the account {user}. You can revoke it at any time."),
+    (
+        "grant.explanation",
+        "The program gets its own app password for the account {user}. You can revoke it at any time.",
+    ),
     ("grant.submit", "Grant access"),
     ("done.title", "Account connected"),
     ("done.text", "The account is connected. You can close this window now."),

@@ -3,10 +3,15 @@
 //! JSON API, web UI) get their own modules. This crate depends on `hafen-core` only: it
 //! cannot touch SQL or files.
 
+mod api;
 mod auth;
 pub mod dav;
 mod drain;
 mod error;
+mod i18n;
+mod login_flow;
+mod ocs;
+mod status;
 
 pub use error::{DavError, DavResult};
 
@@ -45,6 +50,10 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
     ];
     let mut app = Router::new()
         .route("/healthz", get(healthz))
+        .merge(status::routes())
+        .merge(ocs::routes())
+        .merge(login_flow::routes())
+        .merge(api::routes())
         // WebDAV paths are parsed by hand (per-segment decoding), so they go to the fallback.
         .fallback(dav::handle)
         .with_state(state);

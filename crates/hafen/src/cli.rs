@@ -97,6 +97,10 @@ pub enum UserCommand {
         #[arg(long, default_value = "cli")]
         label: String,
     },
+    /// List an account's app passwords (id, label, creation time)
+    AppPasswords { name: String },
+    /// Revoke one of an account's app passwords by its id
+    RevokeAppPassword { name: String, id: i64 },
 }
 
 fn read_password_from_stdin() -> anyhow::Result<String> {
@@ -179,8 +183,36 @@ async fn user_command(core: &Arc<Core>, command: UserCommand) -> anyhow::Result<
             let token = core.create_app_password(&name, &label).await?;
             writeln!(out, "{token}")?;
         }
+        UserCommand::AppPasswords { name } => {
+            let user = core.account(&name).await?;
+            for password in core.list_app_passwords(&user).await? {
+                writeln!(out, "{}\t{}\t{}", password.id, password.label, utc_timestamp(password.created_at))?;
+            }
+        }
+        UserCommand::RevokeAppPassword { name, id } => {
+            let user = core.account(&name).await?;
+            core.revoke_app_password(&user, id).await?;
+            writeln!(out, "revoked app password {id} of {name}")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` for seconds since the epoch (proleptic Gregorian calendar).
+fn utc_timestamp(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let seconds = unix.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", seconds / 3600, seconds % 3600 / 60, seconds % 60)
 }
 
 async fn fsck(core: &Arc<Core>, grace: Duration) -> anyhow::Result<ExitCode> {
@@ -202,4 +234,16 @@ async fn fsck(core: &Arc<Core>, grace: Duration) -> anyhow::Result<ExitCode> {
         report.damage.len()
     )?;
     Ok(if report.damage.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_timestamp;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(utc_timestamp(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_timestamp(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc_timestamp(1_795_423_459), "2026-11-23 08:44:19 UTC");
+    }
 }

@@ -103,7 +103,9 @@ impl Ocs {
         }
         let (content_type, body) = match self.format {
             // Written by hand so that `meta` comes first, as in Nextcloud's answers.
-            Format::Json => ("application/json; charset=utf-8", format!("{{\"ocs\":{{\"meta\":{meta},\"data\":{data}}}}}")),
+            Format::Json => {
+                ("application/json; charset=utf-8", format!("{{\"ocs\":{{\"meta\":{meta},\"data\":{data}}}}}"))
+            }
             Format::Xml => {
                 let mut body = String::from("<?xml version=\"1.0\"?>\n<ocs>\n");
                 write_xml(&mut body, "meta", &meta, 1);

@@ -125,7 +125,8 @@ impl Request {
         const UNLIMITED: i64 = -3;
         let quota = match quota.limit {
             Some(limit) => {
-                let relative = if limit > 0 { (quota.used as f64 * 10_000.0 / limit as f64).round() / 100.0 } else { 0.0 };
+                let relative =
+                    if limit > 0 { (quota.used as f64 * 10_000.0 / limit as f64).round() / 100.0 } else { 0.0 };
                 json!({
                     "free": quota.available().unwrap_or(0),
                     "used": quota.used,
@@ -134,7 +135,9 @@ impl Request {
                     "quota": limit,
                 })
             }
-            None => json!({"free": UNLIMITED, "used": quota.used, "total": UNLIMITED, "relative": 0, "quota": UNLIMITED}),
+            None => {
+                json!({"free": UNLIMITED, "used": quota.used, "total": UNLIMITED, "relative": 0, "quota": UNLIMITED})
+            }
         };
         self.ocs.ok(json!({
             "enabled": true,
