@@ -227,11 +227,10 @@ impl Core {
         Ok(self.put_file(user, path, empty, options).await?.node)
     }
 
-    /// Opens the current version of the file at `path`.
-    pub async fn open_file(&self, user: &User, path: &TreePath) -> CoreResult<FileContent> {
-        let node = self.stat(user, path).await?;
+    /// Opens the current version of a file the caller resolved (with `stat`) in the user's tree.
+    pub async fn open_file(&self, node: Node) -> CoreResult<FileContent> {
         if node.is_dir {
-            return Err(CoreError::NotAllowed(format!("{} is a folder", path.to_key())));
+            return Err(CoreError::NotAllowed(format!("{} is a folder", node.name)));
         }
         let blocks = match node.version {
             Some(version) => self.meta.version_blocks(version).await?,

@@ -43,7 +43,7 @@ pub(crate) async fn get(request: &DavRequest, with_body: bool) -> DavResult<Resp
         entity_headers(&mut response, &node);
         return Ok(response);
     }
-    let content = request.core.open_file(&request.user, &request.path).await?;
+    let content = request.core.open_file(node.clone()).await?;
     let size = content.size();
     let range = conditions::requested_range(&request.headers, &node, size)?;
     let (status, served) = match range {
