@@ -80,14 +80,19 @@ impl Core {
 
     /// The existing parent folder of `path`, or Conflict (the client must create it first).
     pub(crate) async fn parent_folder(&self, user: &User, path: &TreePath) -> CoreResult<Node> {
+        Ok(self.resolve_for_write(user, path).await?.0)
+    }
+
+    /// The existing parent folder of `path` and the node at `path` if any, in one lookup.
+    pub(crate) async fn resolve_for_write(&self, user: &User, path: &TreePath) -> CoreResult<(Node, Option<Node>)> {
         let parent = path.parent().ok_or_else(|| CoreError::NotAllowed("the root folder cannot be replaced".into()))?;
-        let chain = self.meta.resolve(user.id, parent.names()).await?;
-        match chain.last() {
-            Some(node) if chain.len() == parent.names().len() + 1 && node.is_dir => Ok(node.clone()),
-            Some(node) if chain.len() == parent.names().len() + 1 && !node.is_dir => {
-                Err(CoreError::Conflict(format!("{} is not a folder", parent.to_key())))
-            }
-            _ => Err(CoreError::Conflict(format!("parent folder {} does not exist", parent.to_key()))),
+        let mut chain = self.meta.resolve(user.id, path.names()).await?;
+        let depth = path.names().len();
+        let existing = if chain.len() == depth + 1 { chain.pop() } else { None };
+        match chain.get(depth - 1) {
+            Some(node) if node.is_dir => Ok((node.clone(), existing)),
+            Some(_) => Err(CoreError::Conflict(format!("{} is not a folder", parent.to_key()))),
+            None => Err(CoreError::Conflict(format!("parent folder {} does not exist", parent.to_key()))),
         }
     }
 

@@ -46,11 +46,14 @@ impl Core {
             report.blocks_checked += 1;
             let kind = match BlockHash::parse(hash) {
                 None => Some(DamageKind::Corrupt),
-                Some(parsed) => match self.blobs.get(&parsed).await {
-                    Ok(_) => None,
-                    Err(BlobError::Missing(_)) => Some(DamageKind::Missing),
-                    Err(BlobError::Corrupt(_)) => Some(DamageKind::Corrupt),
-                    Err(other) => return Err(other.into()),
+                Some(parsed) => match self.meta.inline_block(hash).await? {
+                    Some(data) => (BlockHash::of(&data) != parsed).then_some(DamageKind::Corrupt),
+                    None => match self.blobs.get(&parsed).await {
+                        Ok(_) => None,
+                        Err(BlobError::Missing(_)) => Some(DamageKind::Missing),
+                        Err(BlobError::Corrupt(_)) => Some(DamageKind::Corrupt),
+                        Err(other) => return Err(other.into()),
+                    },
                 },
             };
             if let Some(kind) = kind {
@@ -76,6 +79,7 @@ impl Core {
         let cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
         let mut report =
             FsckReport { temporary_removed: self.blobs.clean_temporary(cutoff).await?, ..FsckReport::default() };
+        report.orphans_removed += self.meta.collect_inline_garbage().await? as usize;
         // Listed before the references are read, so a block committed meanwhile is not taken
         // for an orphan (and the grace period covers blocks of uploads in flight).
         let stored = self.blobs.list().await?;

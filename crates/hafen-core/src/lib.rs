@@ -55,6 +55,10 @@ impl Core {
         })
     }
 
+    pub(crate) fn block_source(&self) -> transfer::BlockSource {
+        transfer::BlockSource { meta: self.meta.clone(), blobs: self.blobs.clone() }
+    }
+
     /// Whether both stores answer (for health probes).
     pub async fn health(&self) -> CoreResult<()> {
         self.meta.count_users().await?;

@@ -12,7 +12,7 @@ use crate::{unix_now, Core, CoreError, CoreResult, PutOptions, PutOutcome, TreeP
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use hafen_blob::{BlobStore, BlockHash};
-use hafen_meta::{BlockRef, Expect, FileCommit, Node, User};
+use hafen_meta::{BlockRef, Expect, FileCommit, InlineBlock, MetaStore, Node, User};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -28,7 +28,34 @@ pub struct ByteRange {
 pub struct FileContent {
     pub node: Node,
     blocks: Vec<BlockRef>,
-    blobs: Arc<dyn BlobStore>,
+    stores: BlockSource,
+}
+
+/// Where blocks are read from: inline in the metadata store, else the blob store.
+#[derive(Clone)]
+pub(crate) struct BlockSource {
+    pub meta: Arc<dyn MetaStore>,
+    pub blobs: Arc<dyn BlobStore>,
+}
+
+impl BlockSource {
+    /// Reads a block and verifies its BLAKE3 hash; small blocks are looked up inline first.
+    pub(crate) async fn read(&self, hash: &str, len: i64) -> CoreResult<Bytes> {
+        let parsed = BlockHash::parse(hash).ok_or_else(|| CoreError::Corrupt(format!("invalid block hash {hash}")))?;
+        if len <= INLINE_MAX as i64 {
+            if let Some(data) = self.meta.inline_block(hash).await? {
+                if BlockHash::of(&data) != parsed {
+                    tracing::error!(block = hash, "inline block failed verification");
+                    return Err(CoreError::Corrupt(format!("block {hash} failed verification")));
+                }
+                return Ok(Bytes::from(data));
+            }
+        }
+        self.blobs.get(&parsed).await.map_err(|error| {
+            tracing::error!(%error, "block verification failed");
+            CoreError::from(error)
+        })
+    }
 }
 
 /// Blocks hashed and written in the background while the body keeps streaming in; more
@@ -39,6 +66,8 @@ const BLOCKS_IN_FLIGHT: usize = 3;
 /// by a background task while the next one fills, so network, hashing and disk overlap.
 pub(crate) struct BlockWriter {
     blobs: Arc<dyn BlobStore>,
+    /// Whether content small enough may go to the metadata store instead (see `INLINE_MAX`).
+    allow_inline: bool,
     buffer: BytesMut,
     in_flight: VecDeque<JoinHandle<CoreResult<BlockRef>>>,
     blocks: Vec<BlockRef>,
@@ -46,10 +75,11 @@ pub(crate) struct BlockWriter {
 }
 
 impl BlockWriter {
-    pub(crate) fn new(blobs: Arc<dyn BlobStore>, expected: Option<u64>) -> BlockWriter {
+    pub(crate) fn new(blobs: Arc<dyn BlobStore>, expected: Option<u64>, allow_inline: bool) -> BlockWriter {
         let capacity = expected.map_or(64 * 1024, |len| len.min(BLOCK_SIZE as u64) as usize);
         BlockWriter {
             blobs,
+            allow_inline,
             buffer: BytesMut::with_capacity(capacity),
             in_flight: VecDeque::new(),
             blocks: Vec::new(),
@@ -100,15 +130,36 @@ impl BlockWriter {
 
     /// Stores the last partial block and waits for all writes; returns the block list, the
     /// content hash and the length.
-    pub(crate) async fn finish(mut self) -> CoreResult<(Vec<BlockRef>, String, u64)> {
+    pub(crate) async fn finish(mut self) -> CoreResult<WrittenContent> {
+        let mut inline = Vec::new();
+        let small = self.blocks.is_empty() && self.in_flight.is_empty() && self.buffer.len() <= INLINE_MAX;
+        if self.allow_inline && small && !self.buffer.is_empty() {
+            let data = std::mem::take(&mut self.buffer);
+            let hash = BlockHash::of(&data).to_string();
+            self.blocks.push(BlockRef { hash: hash.clone(), len: data.len() as i64 });
+            inline.push(InlineBlock { hash, data: data.to_vec() });
+        }
         self.flush_block().await?;
         while !self.in_flight.is_empty() {
             self.complete_oldest().await?;
         }
         let content_hash = block_list_hash(&self.blocks);
-        Ok((self.blocks, content_hash, self.total))
+        Ok(WrittenContent { blocks: self.blocks, content_hash, total: self.total, inline })
     }
 }
+
+/// What a `BlockWriter` stored.
+pub(crate) struct WrittenContent {
+    pub blocks: Vec<BlockRef>,
+    pub content_hash: String,
+    pub total: u64,
+    /// Blocks to store in the metadata store with the commit (small files).
+    pub inline: Vec<InlineBlock>,
+}
+
+/// Largest file kept inline in the metadata store: a small upload then costs one shared
+/// transaction instead of a file, two fsyncs and a directory fsync of its own.
+pub const INLINE_MAX: usize = 32 * 1024;
 
 /// The content hash of a version: BLAKE3 over its block list. Every byte is covered by its
 /// block's BLAKE3, so this identifies the content without hashing it a second time, and an
@@ -135,8 +186,7 @@ impl Core {
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
-        let parent = self.parent_folder(user, path).await?;
-        let existing = self.resolve(user, path).await?;
+        let (parent, existing) = self.resolve_for_write(user, path).await?;
         if existing.as_ref().is_some_and(|node| node.is_dir) {
             return Err(CoreError::NotAllowed(format!("{} is a folder", path.to_key())));
         }
@@ -167,7 +217,7 @@ impl Core {
         }
         let checksum = options.checksum.as_deref().map(checksum::normalize).transpose()?;
         let mut checksum_check = checksum.as_deref().map(ChecksumCheck::for_declared);
-        let mut writer = BlockWriter::new(self.blobs.clone(), options.content_length);
+        let mut writer = BlockWriter::new(self.blobs.clone(), options.content_length, true);
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|error| {
                 CoreError::InvalidInput(format!("the request body was not received completely: {error}"))
@@ -183,7 +233,7 @@ impl Core {
                 return Err(CoreError::InvalidInput("the request body is longer than its Content-Length".into()));
             }
         }
-        let (blocks, content_hash, total) = writer.finish().await?;
+        let WrittenContent { blocks, content_hash, total, inline } = writer.finish().await?;
         if options.content_length.is_some_and(|declared| declared != total) {
             return Err(CoreError::InvalidInput("the request body is shorter than its Content-Length".into()));
         }
@@ -204,6 +254,7 @@ impl Core {
                 expect,
                 quota: user.quota,
                 checksum,
+                inline_blocks: inline,
             })
             .await
             .map_err(|error| match error {
@@ -236,7 +287,7 @@ impl Core {
             Some(version) => self.meta.version_blocks(version).await?,
             None => Vec::new(),
         };
-        Ok(FileContent { node, blocks, blobs: self.blobs.clone() })
+        Ok(FileContent { node, blocks, stores: self.block_source() })
     }
 }
 
@@ -249,39 +300,30 @@ impl FileContent {
     /// corrupt or missing start is an error the caller can still report with a status code;
     /// a later bad block ends the stream with an error (the connection is then aborted).
     pub async fn read(&self, range: ByteRange) -> CoreResult<impl Stream<Item = CoreResult<Bytes>> + Send + 'static> {
-        // (block index, offset of the block in the file) for each block overlapping the range.
+        // (hash, length, slice within the block) for each block overlapping the range.
         let mut pieces = Vec::new();
         let mut offset = 0u64;
-        for (index, block) in self.blocks.iter().enumerate() {
+        for block in &self.blocks {
             let block_end = offset + block.len as u64;
             if block_end > range.start && offset < range.end {
                 let from = range.start.saturating_sub(offset) as usize;
                 let to = (range.end.min(block_end) - offset) as usize;
-                pieces.push((self.blocks[index].hash.clone(), from, to));
+                pieces.push((block.hash.clone(), block.len, from, to));
             }
             offset = block_end;
         }
-        let blobs = self.blobs.clone();
+        let stores = self.stores.clone();
         let mut first = None;
-        if let Some((hash, from, to)) = pieces.first() {
-            first = Some(read_block(&blobs, hash).await?.slice(*from..*to));
+        if let Some((hash, len, from, to)) = pieces.first() {
+            first = Some(stores.read(hash, *len).await?.slice(*from..*to));
         }
         // One block is read and verified ahead while the previous one is being sent.
         let rest = futures_util::stream::iter(pieces.into_iter().skip(1))
-            .map(move |(hash, from, to)| {
-                let blobs = blobs.clone();
-                async move { Ok(read_block(&blobs, &hash).await?.slice(from..to)) }
+            .map(move |(hash, len, from, to)| {
+                let stores = stores.clone();
+                async move { Ok(stores.read(&hash, len).await?.slice(from..to)) }
             })
             .buffered(2);
         Ok(futures_util::stream::iter(first.map(Ok)).chain(rest))
     }
-}
-
-async fn read_block(blobs: &Arc<dyn BlobStore>, hash: &str) -> CoreResult<Bytes> {
-    let hash = BlockHash::parse(hash).ok_or_else(|| CoreError::Corrupt(format!("invalid block hash {hash}")))?;
-    let data = blobs.get(&hash).await.map_err(|error| {
-        tracing::error!(%error, "block verification failed");
-        CoreError::from(error)
-    })?;
-    Ok(data)
 }

@@ -104,7 +104,7 @@ impl Core {
                 return Err(CoreError::QuotaExceeded);
             }
         }
-        let mut writer = BlockWriter::new(self.blobs.clone(), content_length);
+        let mut writer = BlockWriter::new(self.blobs.clone(), content_length, false);
         while let Some(data) = body.next().await {
             let data = data
                 .map_err(|error| CoreError::InvalidInput(format!("the chunk was not received completely: {error}")))?;
@@ -113,7 +113,8 @@ impl Core {
                 return Err(CoreError::QuotaExceeded);
             }
         }
-        let (blocks, _, total) = writer.finish().await?;
+        let written = writer.finish().await?;
+        let (blocks, total) = (written.blocks, written.total);
         if content_length.is_some_and(|declared| declared != total) {
             return Err(CoreError::InvalidInput("the chunk is shorter than its Content-Length".into()));
         }
@@ -151,8 +152,7 @@ impl Core {
                 ));
             }
         }
-        let parent = self.parent_folder(user, destination).await?;
-        let existing = self.resolve(user, destination).await?;
+        let (parent, existing) = self.resolve_for_write(user, destination).await?;
         if existing.as_ref().is_some_and(|node| node.is_dir) {
             return Err(CoreError::NotAllowed(format!("{} is a folder", destination.to_key())));
         }
@@ -182,6 +182,7 @@ impl Core {
             expect: options.expectation(),
             quota: user.quota,
             checksum: options.checksum.as_deref().map(checksum::normalize).transpose()?,
+            inline_blocks: Vec::new(),
         };
         let (node, created) = self.meta.finish_upload(session.id, &commit).await.map_err(|error| match error {
             hafen_meta::MetaError::PreconditionFailed => {

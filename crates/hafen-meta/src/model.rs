@@ -93,6 +93,15 @@ pub struct FileCommit {
     pub quota: Option<i64>,
     /// Checksum declared by the client (`TYPE:hex`).
     pub checksum: Option<String>,
+    /// Small blocks of this version to store in the metadata database itself.
+    pub inline_blocks: Vec<InlineBlock>,
+}
+
+/// A small block kept in the metadata store instead of the blob store.
+#[derive(Debug, Clone)]
+pub struct InlineBlock {
+    pub hash: String,
+    pub data: Vec<u8>,
 }
 
 #[derive(Debug, Clone)]

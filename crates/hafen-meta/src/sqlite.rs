@@ -23,6 +23,7 @@ struct EmbeddedMigrations;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, "nextcloud", include_str!("../migrations/sqlite/0002_nextcloud.sql")),
+    (3, "inline_blocks", include_str!("../migrations/sqlite/0003_inline_blocks.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -50,6 +51,16 @@ impl MigrationSource<'static> for EmbeddedMigrations {
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// File commits waiting for the next group commit (see `commit_file`).
+    pending_commits: std::sync::Mutex<Vec<PendingCommit>>,
+    /// Held by the caller that currently runs a group commit.
+    committer: tokio::sync::Mutex<()>,
+}
+
+/// A file commit queued for a group commit, with the channel its caller waits on.
+struct PendingCommit {
+    commit: FileCommit,
+    reply: tokio::sync::oneshot::Sender<MetaResult<(Node, bool)>>,
 }
 
 const NODE_COLUMNS: &str = "id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, version_id, checksum";
@@ -148,7 +159,12 @@ impl SqliteStore {
         let migrator = Migrator::new(EmbeddedMigrations).await?;
         migrator.run(&write).await?;
         let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        Ok(SqliteStore { read, write })
+        Ok(SqliteStore {
+            read,
+            write,
+            pending_commits: std::sync::Mutex::new(Vec::new()),
+            committer: tokio::sync::Mutex::new(()),
+        })
     }
 
     async fn begin(&self) -> MetaResult<Tx> {
@@ -347,6 +363,13 @@ impl SqliteStore {
                 (NodeId(id), None, true)
             }
         };
+        for block in &commit.inline_blocks {
+            sqlx::query("INSERT OR IGNORE INTO inline_blocks (hash, data) VALUES (?, ?)")
+                .bind(&block.hash)
+                .bind(&block.data)
+                .execute(&mut **tx)
+                .await?;
+        }
         let version =
             Self::insert_version(tx, node_id, commit.size, &commit.content_hash, &commit.blocks, commit.now).await?;
         let row = sqlx::query(&format!(
@@ -385,6 +408,58 @@ impl SqliteStore {
             return Err(MetaError::Conflict("cannot move or copy a folder into itself".into()));
         }
         Ok(())
+    }
+}
+
+/// Runs queued file commits in one transaction and answers each caller.
+async fn run_commit_batch(write: SqlitePool, batch: Vec<PendingCommit>) {
+    let mut tx = match write.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(error) => {
+            let message = error.to_string();
+            for pending in batch {
+                let _ = pending.reply.send(Err(MetaError::Commit(message.clone())));
+            }
+            return;
+        }
+    };
+    let mut answers = Vec::with_capacity(batch.len());
+    for pending in batch {
+        let outcome = async {
+            sqlx::query("SAVEPOINT one_commit").execute(&mut *tx).await?;
+            match SqliteStore::commit_tx(&mut tx, &pending.commit).await {
+                Ok(done) => {
+                    sqlx::query("RELEASE one_commit").execute(&mut *tx).await?;
+                    Ok(Ok(done))
+                }
+                Err(error) => {
+                    sqlx::query("ROLLBACK TO one_commit").execute(&mut *tx).await?;
+                    sqlx::query("RELEASE one_commit").execute(&mut *tx).await?;
+                    Ok(Err(error))
+                }
+            }
+        }
+        .await;
+        match outcome {
+            Ok(result) => answers.push((pending.reply, result)),
+            Err(error) => {
+                let error: sqlx::Error = error;
+                let _ = pending.reply.send(Err(MetaError::Commit(error.to_string())));
+            }
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => {
+            for (reply, result) in answers {
+                let _ = reply.send(result);
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            for (reply, _) in answers {
+                let _ = reply.send(Err(MetaError::Commit(message.clone())));
+            }
+        }
     }
 }
 
@@ -582,11 +657,28 @@ impl MetaStore for SqliteStore {
         Ok(node)
     }
 
+    /// Group commit: concurrent file commits share one transaction and so one fsync of the
+    /// WAL. Each caller queues its commit and then takes the committer lock; whoever holds it
+    /// runs everything queued so far, each commit inside its own savepoint so that one
+    /// failing (a precondition, the quota) does not affect the others.
     async fn commit_file(&self, commit: &FileCommit) -> MetaResult<(Node, bool)> {
-        let mut tx = self.begin().await?;
-        let result = Self::commit_tx(&mut tx, commit).await?;
-        tx.commit().await?;
-        Ok(result)
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.pending_commits
+            .lock()
+            .map_err(|_| MetaError::Commit("commit queue poisoned".into()))?
+            .push(PendingCommit { commit: commit.clone(), reply });
+        {
+            let _committer = self.committer.lock().await;
+            let batch = std::mem::take(
+                &mut *self.pending_commits.lock().map_err(|_| MetaError::Commit("commit queue poisoned".into()))?,
+            );
+            if !batch.is_empty() {
+                // A task of its own, so a cancelled caller never aborts the others' commits.
+                let write = self.write.clone();
+                let _ = tokio::spawn(run_commit_batch(write, batch)).await;
+            }
+        }
+        result.await.map_err(|_| MetaError::Commit("the group commit was interrupted".into()))?
     }
 
     async fn delete_node(&self, id: NodeId) -> MetaResult<()> {
@@ -1045,6 +1137,23 @@ impl MetaStore for SqliteStore {
     async fn expire_login_flows(&self, before: i64) -> MetaResult<u64> {
         let done =
             sqlx::query("DELETE FROM login_flows WHERE created_at < ?").bind(before).execute(&self.write).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn inline_block(&self, hash: &str) -> MetaResult<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar("SELECT data FROM inline_blocks WHERE hash = ?")
+            .bind(hash)
+            .fetch_optional(&self.read)
+            .await?)
+    }
+
+    async fn collect_inline_garbage(&self) -> MetaResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM inline_blocks WHERE hash NOT IN (SELECT hash FROM version_blocks) \
+             AND hash NOT IN (SELECT hash FROM upload_chunk_blocks)",
+        )
+        .execute(&self.write)
+        .await?;
         Ok(done.rows_affected())
     }
 }

@@ -1,0 +1,6 @@
+-- Small blocks stored inside the metadata database, committed in the same transaction as the
+-- file version that uses them (no separate file and fsync per small upload).
+CREATE TABLE inline_blocks (
+    hash TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+);
