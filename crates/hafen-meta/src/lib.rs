@@ -1,15 +1,18 @@
 //! Metadata store: accounts, the file tree, file versions (as lists of content-addressed
 //! blocks), dead properties and WebDAV locks.
 //!
-//! This crate owns the `MetaStore` trait and its implementations (SQLite now, PostgreSQL
-//! later). The trait is shaped after domain operations, not SQL: every method that changes
-//! several rows runs in exactly one database transaction, which is the single commit point
-//! of the system (a file version exists exactly when its row is committed).
+//! This crate owns the `MetaStore` trait and its implementations (SQLite, the embedded
+//! default, and PostgreSQL for several nodes sharing one database). The trait is shaped after
+//! domain operations, not SQL: every method that changes several rows runs in exactly one
+//! database transaction, which is the single commit point of the system (a file version
+//! exists exactly when its row is committed).
 
 mod model;
+mod postgres;
 mod sqlite;
 
 pub use model::*;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -35,6 +38,9 @@ pub enum MetaError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("invalid database url: {0}")]
     InvalidUrl(String),
+    /// A batched commit failed as a whole.
+    #[error("commit failed: {0}")]
+    Commit(String),
 }
 
 pub type MetaResult<T> = Result<T, MetaError>;
@@ -103,6 +109,11 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Every block referenced by a committed version or an upload in progress.
     async fn referenced_blocks(&self) -> MetaResult<Vec<BlockUse>>;
 
+    /// The data of a block stored inline (see `FileCommit::inline_blocks`).
+    async fn inline_block(&self, hash: &str) -> MetaResult<Option<Vec<u8>>>;
+    /// Deletes inline blocks no version references any more; returns how many.
+    async fn collect_inline_garbage(&self) -> MetaResult<u64>;
+
     // ---- app passwords ----
     async fn list_app_passwords(&self, user: UserId) -> MetaResult<Vec<AppPassword>>;
     async fn delete_app_password(&self, user: UserId, id: i64) -> MetaResult<bool>;
@@ -149,11 +160,27 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn expire_login_flows(&self, before: i64) -> MetaResult<u64>;
 }
 
-/// Opens the metadata store named by `url` (`sqlite://PATH`), applying migrations.
+/// Opens the metadata store named by `url` (`sqlite://PATH` or `postgres://…` /
+/// `postgresql://…`), applying migrations.
 pub async fn open(url: &str) -> MetaResult<Arc<dyn MetaStore>> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
     } else {
-        Err(MetaError::InvalidUrl(format!("{url}: supported schemes are sqlite://")))
+        Err(MetaError::InvalidUrl(format!("{}: supported schemes are sqlite:// and postgres://", redact(url))))
+    }
+}
+
+/// `url` without a password it may carry (`scheme://user:secret@host` → `scheme://user:***@host`).
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
     }
 }

@@ -13,10 +13,11 @@ use std::time::Duration;
 /// Opens the embedded stores in `data` (SQLite metadata, local-disk blocks).
 pub async fn open_core(data: &Path) -> anyhow::Result<Arc<Core>> {
     std::fs::create_dir_all(data).with_context(|| format!("cannot create data directory {}", data.display()))?;
-    let database = data.join("hafen.db");
-    let meta = hafen_meta::open(&format!("sqlite://{}", database.display()))
-        .await
-        .context("cannot open the metadata store")?;
+    let url = match std::env::var("HAFEN_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => format!("sqlite://{}", data.join("hafen.db").display()),
+    };
+    let meta = hafen_meta::open(&url).await.context("cannot open the metadata store")?;
     let blobs = Arc::new(hafen_blob::FsBlobStore::open(data).context("cannot open the blob store")?);
     Ok(Core::new(meta, blobs))
 }

@@ -1,0 +1,1142 @@
+//! PostgreSQL implementation of `MetaStore` (several stateless nodes sharing one database).
+//!
+//! Semantics match `sqlite.rs` method by method; the schema is the same in PostgreSQL terms
+//! (`migrations/postgres/`, BIGINT everywhere, BOOLEAN flags, identity columns so node ids
+//! are never reused). Transactions run at READ COMMITTED. Every transaction that changes a
+//! tree first takes `pg_advisory_xact_lock(owner id)` of each owner it touches (in ascending
+//! order), so the writers of one account are serialised across all nodes exactly like the
+//! single SQLite writer: each later statement sees what the previous holder committed, the
+//! preconditions and the quota are checked under the lock, and the ancestor updates cannot
+//! deadlock. Writes to different accounts run in parallel. The single-bigint advisory lock
+//! keys of the database therefore belong to Hafen.
+
+use crate::*;
+use async_trait::async_trait;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The schema migrations of this backend, embedded in the binary and applied in order.
+#[derive(Debug)]
+struct EmbeddedMigrations;
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
+    (2, "nextcloud", include_str!("../migrations/postgres/0002_nextcloud.sql")),
+    (3, "inline_blocks", include_str!("../migrations/postgres/0003_inline_blocks.sql")),
+];
+
+impl MigrationSource<'static> for EmbeddedMigrations {
+    fn resolve(
+        self,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send>>
+    {
+        Box::pin(async {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+const NODE_COLUMNS: &str = "id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, version_id, checksum";
+const USER_COLUMNS: &str = "id, name, display_name, email, password_hash, quota, is_admin, created_at";
+const UPLOAD_COLUMNS: &str = "id, owner_id, name, destination, total_length, created_at, updated_at";
+const LOCK_COLUMNS: &str = "token, owner_id, path, depth_infinite, exclusive, owner_xml, timeout_secs, expires_at";
+const LOGIN_FLOW_COLUMNS: &str =
+    "login_token, poll_token_hash, form_token, client_name, user_id, app_password, created_at";
+
+/// SQL expression for a fresh random ETag (16 hex digits), evaluated per row.
+const SQL_NEW_ETAG: &str = "substr(md5(random()::text || clock_timestamp()::text), 1, 16)";
+
+fn node_from_row(row: &PgRow) -> Result<Node, sqlx::Error> {
+    Ok(Node {
+        id: NodeId(row.try_get("id")?),
+        owner: UserId(row.try_get("owner_id")?),
+        parent: row.try_get::<Option<i64>, _>("parent_id")?.map(NodeId),
+        name: row.try_get("name")?,
+        is_dir: row.try_get("is_dir")?,
+        size: row.try_get("size")?,
+        mtime: row.try_get("mtime")?,
+        ctime: row.try_get("ctime")?,
+        etag: row.try_get("etag")?,
+        version: row.try_get::<Option<i64>, _>("version_id")?.map(VersionId),
+        checksum: row.try_get("checksum")?,
+    })
+}
+
+fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: UserId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        display_name: row.try_get("display_name")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        quota: row.try_get("quota")?,
+        is_admin: row.try_get("is_admin")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn lock_from_row(row: &PgRow) -> Result<Lock, sqlx::Error> {
+    Ok(Lock {
+        token: row.try_get("token")?,
+        owner: UserId(row.try_get("owner_id")?),
+        path: row.try_get("path")?,
+        depth_infinite: row.try_get("depth_infinite")?,
+        exclusive: row.try_get("exclusive")?,
+        owner_xml: row.try_get("owner_xml")?,
+        timeout_secs: row.try_get("timeout_secs")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+fn upload_from_row(row: &PgRow) -> Result<UploadSession, sqlx::Error> {
+    Ok(UploadSession {
+        id: row.try_get("id")?,
+        owner: UserId(row.try_get("owner_id")?),
+        name: row.try_get("name")?,
+        destination: row.try_get("destination")?,
+        total_length: row.try_get("total_length")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn login_flow_from_row(row: &PgRow) -> Result<LoginFlow, sqlx::Error> {
+    Ok(LoginFlow {
+        login_token: row.try_get("login_token")?,
+        poll_token_hash: row.try_get("poll_token_hash")?,
+        form_token: row.try_get("form_token")?,
+        client_name: row.try_get("client_name")?,
+        user: row.try_get::<Option<i64>, _>("user_id")?.map(UserId),
+        app_password: row.try_get("app_password")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// A fresh random ETag value.
+fn new_etag() -> String {
+    hex::encode(rand::random::<[u8; 8]>())
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+/// Maps a unique violation to `AlreadyExists(name)`, everything else to a backend error.
+fn unique_to_exists(error: sqlx::Error, name: &str) -> MetaError {
+    if is_unique_violation(&error) {
+        MetaError::AlreadyExists(name.to_string())
+    } else {
+        error.into()
+    }
+}
+
+type Tx = Transaction<'static, Postgres>;
+
+impl PostgresStore {
+    /// Connects to the database named by `url` (`postgres://…` or `postgresql://…`) and applies
+    /// pending migrations (concurrent starts are serialised by the migrator's advisory lock).
+    pub async fn open(url: &str) -> MetaResult<PostgresStore> {
+        let options = PgConnectOptions::from_str(url).map_err(|error| MetaError::InvalidUrl(error.to_string()))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        let migrator = Migrator::new(EmbeddedMigrations).await?;
+        migrator.run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+
+    async fn begin(&self) -> MetaResult<Tx> {
+        Ok(self.pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED").await?)
+    }
+
+    /// Serialises this transaction with every other writer of `owner`'s tree (on any node)
+    /// until it ends.
+    async fn lock_owner(tx: &mut Tx, owner: UserId) -> MetaResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(owner.0).execute(&mut **tx).await?;
+        Ok(())
+    }
+
+    /// Takes the owner locks of the trees containing `nodes`, in ascending owner order so that
+    /// two transactions never wait for each other crosswise. Unknown nodes are skipped; the
+    /// caller's checks under the lock report them.
+    async fn lock_owners_of(tx: &mut Tx, nodes: &[NodeId]) -> MetaResult<()> {
+        let ids: Vec<i64> = nodes.iter().map(|node| node.0).collect();
+        let owners: Vec<i64> =
+            sqlx::query_scalar("SELECT DISTINCT owner_id FROM nodes WHERE id = ANY($1) ORDER BY owner_id")
+                .bind(&ids)
+                .fetch_all(&mut **tx)
+                .await?;
+        for owner in owners {
+            Self::lock_owner(tx, UserId(owner)).await?;
+        }
+        Ok(())
+    }
+
+    async fn node_tx(tx: &mut Tx, id: NodeId) -> MetaResult<Option<Node>> {
+        let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.as_ref().map(node_from_row).transpose()?)
+    }
+
+    async fn child_tx(tx: &mut Tx, parent: NodeId, name: &str) -> MetaResult<Option<Node>> {
+        let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = $1 AND name = $2"))
+            .bind(parent.0)
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?;
+        Ok(row.as_ref().map(node_from_row).transpose()?)
+    }
+
+    async fn folder_tx(tx: &mut Tx, id: NodeId) -> MetaResult<Node> {
+        match Self::node_tx(tx, id).await? {
+            Some(node) if node.is_dir => Ok(node),
+            Some(_) => Err(MetaError::Conflict("parent is not a folder".into())),
+            None => Err(MetaError::NotFound("parent folder".into())),
+        }
+    }
+
+    /// Adds `size_delta` to `start` and every ancestor of it and gives each a new ETag.
+    async fn touch_ancestors(tx: &mut Tx, start: NodeId, size_delta: i64) -> MetaResult<()> {
+        sqlx::query(&format!(
+            "WITH RECURSIVE chain(id) AS (SELECT $1::BIGINT UNION ALL \
+               SELECT n.parent_id FROM nodes n JOIN chain ON n.id = chain.id WHERE n.parent_id IS NOT NULL) \
+             UPDATE nodes SET size = size + $2, etag = {SQL_NEW_ETAG} WHERE id IN (SELECT id FROM chain)"
+        ))
+        .bind(start.0)
+        .bind(size_delta)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn used_bytes(tx: &mut Tx, owner: UserId) -> MetaResult<i64> {
+        let used: i64 = sqlx::query_scalar("SELECT size FROM nodes WHERE owner_id = $1 AND parent_id IS NULL")
+            .bind(owner.0)
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(used)
+    }
+
+    async fn check_quota(tx: &mut Tx, owner: UserId, quota: Option<i64>, growth: i64) -> MetaResult<()> {
+        if let Some(quota) = quota {
+            if growth > 0 && Self::used_bytes(tx, owner).await? + growth > quota {
+                return Err(MetaError::QuotaExceeded);
+            }
+        }
+        Ok(())
+    }
+
+    async fn insert_version(
+        tx: &mut Tx,
+        node: NodeId,
+        size: i64,
+        hash: &str,
+        blocks: &[BlockRef],
+        now: i64,
+    ) -> MetaResult<VersionId> {
+        let version: i64 = sqlx::query_scalar(
+            "INSERT INTO versions (node_id, size, content_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(node.0)
+        .bind(size)
+        .bind(hash)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?;
+        if !blocks.is_empty() {
+            // One statement for the whole block list.
+            let seqs: Vec<i64> = (0..blocks.len() as i64).collect();
+            let hashes: Vec<&str> = blocks.iter().map(|block| block.hash.as_str()).collect();
+            let lens: Vec<i64> = blocks.iter().map(|block| block.len).collect();
+            sqlx::query(
+                "INSERT INTO version_blocks (version_id, seq, hash, len) \
+                 SELECT $1, b.seq, b.hash, b.len FROM UNNEST($2::BIGINT[], $3::TEXT[], $4::BIGINT[]) AS b(seq, hash, len)",
+            )
+            .bind(version)
+            .bind(&seqs)
+            .bind(&hashes)
+            .bind(&lens)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(VersionId(version))
+    }
+
+    /// Deletes a node's subtree and removes its size from the ancestors.
+    async fn delete_tx(tx: &mut Tx, node: &Node) -> MetaResult<()> {
+        sqlx::query("DELETE FROM nodes WHERE id = $1").bind(node.id.0).execute(&mut **tx).await?;
+        if let Some(parent) = node.parent {
+            Self::touch_ancestors(tx, parent, -node.size).await?;
+        }
+        Ok(())
+    }
+
+    /// Copies one node row (with its current version and dead properties) under `parent`.
+    async fn copy_one(
+        tx: &mut Tx,
+        source: &Node,
+        size: i64,
+        parent: NodeId,
+        name: &str,
+        now: i64,
+    ) -> MetaResult<NodeId> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, checksum) \
+             SELECT owner_id, $1, $2, is_dir, $3, mtime, $4, $5, checksum FROM nodes WHERE id = $6 RETURNING id",
+        )
+        .bind(parent.0)
+        .bind(name)
+        .bind(size)
+        .bind(now)
+        .bind(new_etag())
+        .bind(source.id.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        if let Some(version) = source.version {
+            let new_version: i64 = sqlx::query_scalar(
+                "INSERT INTO versions (node_id, size, content_hash, created_at) \
+                 SELECT $1, size, content_hash, $2 FROM versions WHERE id = $3 RETURNING id",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(version.0)
+            .fetch_one(&mut **tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO version_blocks (version_id, seq, hash, len) \
+                 SELECT $1, seq, hash, len FROM version_blocks WHERE version_id = $2",
+            )
+            .bind(new_version)
+            .bind(version.0)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query("UPDATE nodes SET version_id = $1 WHERE id = $2")
+                .bind(new_version)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO dead_props (node_id, ns, name, value) SELECT $1, ns, name, value FROM dead_props WHERE node_id = $2",
+        )
+        .bind(id)
+        .bind(source.id.0)
+        .execute(&mut **tx)
+        .await?;
+        Ok(NodeId(id))
+    }
+
+    async fn children_tx(tx: &mut Tx, parent: NodeId) -> MetaResult<Vec<Node>> {
+        let rows = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = $1 ORDER BY name"))
+            .bind(parent.0)
+            .fetch_all(&mut **tx)
+            .await?;
+        Ok(rows.iter().map(node_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Makes a file version visible inside an open transaction (see `MetaStore::commit_file`).
+    /// The caller holds the owner lock of `commit.parent`.
+    async fn commit_tx(tx: &mut Tx, commit: &FileCommit) -> MetaResult<(Node, bool)> {
+        let parent = Self::folder_tx(tx, commit.parent).await?;
+        let existing = Self::child_tx(tx, commit.parent, &commit.name).await?;
+        if let Some(node) = &existing {
+            if node.is_dir {
+                return Err(MetaError::Conflict("a folder of that name exists".into()));
+            }
+        }
+        let satisfied = match (&commit.expect, &existing) {
+            (Expect::Anything, _) => true,
+            (Expect::Absent, existing) => existing.is_none(),
+            (Expect::Present, existing) => existing.is_some(),
+            (Expect::Etag(etag), Some(node)) => &node.etag == etag,
+            (Expect::Etag(_), None) => false,
+        };
+        if !satisfied {
+            return Err(MetaError::PreconditionFailed);
+        }
+        let old_size = existing.as_ref().map_or(0, |node| node.size);
+        let growth = commit.size - old_size;
+        Self::check_quota(tx, parent.owner, commit.quota, growth).await?;
+        let (node_id, old_version, created) = match &existing {
+            Some(node) => (node.id, node.version, false),
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) \
+                     VALUES ($1, $2, $3, FALSE, 0, $4, $5, '') RETURNING id",
+                )
+                .bind(parent.owner.0)
+                .bind(commit.parent.0)
+                .bind(&commit.name)
+                .bind(commit.mtime)
+                .bind(commit.now)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(|error| unique_to_exists(error, &commit.name))?;
+                (NodeId(id), None, true)
+            }
+        };
+        for block in &commit.inline_blocks {
+            sqlx::query("INSERT INTO inline_blocks (hash, data) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING")
+                .bind(&block.hash)
+                .bind(&block.data)
+                .execute(&mut **tx)
+                .await?;
+        }
+        let version =
+            Self::insert_version(tx, node_id, commit.size, &commit.content_hash, &commit.blocks, commit.now).await?;
+        let row = sqlx::query(&format!(
+            "UPDATE nodes SET size = $1, mtime = $2, etag = $3, version_id = $4, checksum = $5 WHERE id = $6 \
+             RETURNING {NODE_COLUMNS}"
+        ))
+        .bind(commit.size)
+        .bind(commit.mtime)
+        .bind(new_etag())
+        .bind(version.0)
+        .bind(&commit.checksum)
+        .bind(node_id.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        let node = node_from_row(&row)?;
+        if let Some(old) = old_version {
+            // Without versioning (a later feature) the previous version's rows go; its blocks
+            // become garbage unless another version still references them.
+            sqlx::query("DELETE FROM versions WHERE id = $1").bind(old.0).execute(&mut **tx).await?;
+        }
+        Self::touch_ancestors(tx, commit.parent, growth).await?;
+        Ok((node, created))
+    }
+
+    /// Fails when `candidate` is `ancestor` or lies below it.
+    async fn ensure_not_inside(tx: &mut Tx, candidate: NodeId, ancestor: NodeId) -> MetaResult<()> {
+        let inside: i64 = sqlx::query_scalar(
+            "WITH RECURSIVE chain(id) AS (SELECT $1::BIGINT UNION ALL \
+               SELECT n.parent_id FROM nodes n JOIN chain ON n.id = chain.id WHERE n.parent_id IS NOT NULL) \
+             SELECT COUNT(*) FROM chain WHERE id = $2",
+        )
+        .bind(candidate.0)
+        .bind(ancestor.0)
+        .fetch_one(&mut **tx)
+        .await?;
+        if inside > 0 {
+            return Err(MetaError::Conflict("cannot move or copy a folder into itself".into()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl MetaStore for PostgresStore {
+    async fn count_users(&self) -> MetaResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?)
+    }
+
+    async fn create_user(&self, new_user: &NewUser, now: i64) -> MetaResult<User> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO users (name, display_name, email, password_hash, quota, is_admin, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(&new_user.name)
+        .bind(&new_user.display_name)
+        .bind(&new_user.email)
+        .bind(&new_user.password_hash)
+        .bind(new_user.quota)
+        .bind(new_user.is_admin)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|error| unique_to_exists(error, &new_user.name))?;
+        let user = user_from_row(&row)?;
+        sqlx::query(
+            "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) \
+             VALUES ($1, NULL, '', TRUE, 0, $2, $3, $4)",
+        )
+        .bind(user.id.0)
+        .bind(now)
+        .bind(now)
+        .bind(new_etag())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn user_by_name(&self, name: &str) -> MetaResult<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn list_users(&self) -> MetaResult<Vec<User>> {
+        let rows =
+            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name")).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn set_password_hash(&self, user: UserId, password_hash: &str) -> MetaResult<()> {
+        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(MetaError::NotFound("user".into()));
+        }
+        Ok(())
+    }
+
+    async fn delete_user(&self, user: UserId) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        Self::lock_owner(&mut tx, user).await?;
+        // Deleting the root cascades the tree.
+        sqlx::query("DELETE FROM nodes WHERE owner_id = $1 AND parent_id IS NULL")
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM users WHERE id = $1").bind(user.0).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_app_password(&self, user: UserId, label: &str, token_hash: &str, now: i64) -> MetaResult<()> {
+        sqlx::query("INSERT INTO app_passwords (user_id, label, token_hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(user.0)
+            .bind(label)
+            .bind(token_hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn user_by_app_password(&self, token_hash: &str) -> MetaResult<Option<User>> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM users u JOIN app_passwords a ON a.user_id = u.id WHERE a.token_hash = $1",
+            USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn root(&self, owner: UserId) -> MetaResult<Node> {
+        let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE owner_id = $1 AND parent_id IS NULL"))
+            .bind(owner.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(node_from_row(&row)?),
+            None => Err(MetaError::NotFound("root folder".into())),
+        }
+    }
+
+    async fn node(&self, id: NodeId) -> MetaResult<Option<Node>> {
+        let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(node_from_row).transpose()?)
+    }
+
+    async fn resolve(&self, owner: UserId, names: &[String]) -> MetaResult<Vec<Node>> {
+        let mut connection = self.pool.acquire().await?;
+        let root = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE owner_id = $1 AND parent_id IS NULL"))
+            .bind(owner.0)
+            .fetch_optional(&mut *connection)
+            .await?
+            .ok_or_else(|| MetaError::NotFound("root folder".into()))?;
+        let mut chain = vec![node_from_row(&root)?];
+        for name in names {
+            let parent = chain[chain.len() - 1].id;
+            let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = $1 AND name = $2"))
+                .bind(parent.0)
+                .bind(name)
+                .fetch_optional(&mut *connection)
+                .await?;
+            match row {
+                Some(row) => chain.push(node_from_row(&row)?),
+                None => break,
+            }
+        }
+        Ok(chain)
+    }
+
+    async fn children(&self, parent: NodeId) -> MetaResult<Vec<Node>> {
+        let rows = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = $1 ORDER BY name"))
+            .bind(parent.0)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(node_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn node_path(&self, id: NodeId) -> MetaResult<String> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE chain(id, parent_id, name, owner_id, depth) AS ( \
+               SELECT id, parent_id, name, owner_id, 0 FROM nodes WHERE id = $1 UNION ALL \
+               SELECT n.id, n.parent_id, n.name, n.owner_id, chain.depth + 1 FROM nodes n JOIN chain ON n.id = chain.parent_id) \
+             SELECT chain.name AS name, chain.parent_id AS parent_id, u.name AS owner \
+             FROM chain JOIN users u ON u.id = chain.owner_id ORDER BY depth DESC",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut path = String::new();
+        for row in &rows {
+            if row.try_get::<Option<i64>, _>("parent_id")?.is_none() {
+                path.push('/');
+                path.push_str(&row.try_get::<String, _>("owner")?);
+            } else {
+                path.push('/');
+                path.push_str(&row.try_get::<String, _>("name")?);
+            }
+        }
+        Ok(path)
+    }
+
+    async fn create_folder(&self, parent: NodeId, name: &str, now: i64) -> MetaResult<Node> {
+        let mut tx = self.begin().await?;
+        Self::lock_owners_of(&mut tx, &[parent]).await?;
+        let parent_node = Self::folder_tx(&mut tx, parent).await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) \
+             VALUES ($1, $2, $3, TRUE, 0, $4, $5, $6) RETURNING {NODE_COLUMNS}"
+        ))
+        .bind(parent_node.owner.0)
+        .bind(parent.0)
+        .bind(name)
+        .bind(now)
+        .bind(now)
+        .bind(new_etag())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|error| unique_to_exists(error, name))?;
+        let node = node_from_row(&row)?;
+        Self::touch_ancestors(&mut tx, parent, 0).await?;
+        tx.commit().await?;
+        Ok(node)
+    }
+
+    async fn commit_file(&self, commit: &FileCommit) -> MetaResult<(Node, bool)> {
+        let mut tx = self.begin().await?;
+        Self::lock_owners_of(&mut tx, &[commit.parent]).await?;
+        let result = Self::commit_tx(&mut tx, commit).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn delete_node(&self, id: NodeId) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        Self::lock_owners_of(&mut tx, &[id]).await?;
+        let node = Self::node_tx(&mut tx, id).await?.ok_or_else(|| MetaError::NotFound("node".into()))?;
+        if node.parent.is_none() {
+            return Err(MetaError::Conflict("the root folder cannot be deleted".into()));
+        }
+        Self::delete_tx(&mut tx, &node).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn move_node(
+        &self,
+        id: NodeId,
+        new_parent: NodeId,
+        new_name: &str,
+        replace: Option<NodeId>,
+    ) -> MetaResult<Node> {
+        let mut tx = self.begin().await?;
+        Self::lock_owners_of(&mut tx, &[id, new_parent]).await?;
+        let node = Self::node_tx(&mut tx, id).await?.ok_or_else(|| MetaError::NotFound("source".into()))?;
+        let old_parent = node.parent.ok_or_else(|| MetaError::Conflict("the root folder cannot be moved".into()))?;
+        Self::folder_tx(&mut tx, new_parent).await?;
+        if node.is_dir {
+            Self::ensure_not_inside(&mut tx, new_parent, id).await?;
+        }
+        if let Some(target) = replace {
+            let target =
+                Self::node_tx(&mut tx, target).await?.ok_or_else(|| MetaError::NotFound("destination".into()))?;
+            Self::delete_tx(&mut tx, &target).await?;
+        }
+        let row =
+            sqlx::query(&format!("UPDATE nodes SET parent_id = $1, name = $2 WHERE id = $3 RETURNING {NODE_COLUMNS}"))
+                .bind(new_parent.0)
+                .bind(new_name)
+                .bind(id.0)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|error| unique_to_exists(error, new_name))?;
+        let moved = node_from_row(&row)?;
+        Self::touch_ancestors(&mut tx, old_parent, -node.size).await?;
+        Self::touch_ancestors(&mut tx, new_parent, node.size).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    async fn copy_node(&self, request: &CopyRequest) -> MetaResult<Node> {
+        let mut tx = self.begin().await?;
+        Self::lock_owners_of(&mut tx, &[request.source, request.new_parent]).await?;
+        let source =
+            Self::node_tx(&mut tx, request.source).await?.ok_or_else(|| MetaError::NotFound("source".into()))?;
+        let parent = Self::folder_tx(&mut tx, request.new_parent).await?;
+        if source.is_dir && request.recursive {
+            Self::ensure_not_inside(&mut tx, request.new_parent, request.source).await?;
+        }
+        let copied_size = if source.is_dir && !request.recursive { 0 } else { source.size };
+        if let Some(target) = request.replace {
+            // Deleting first releases the target's space inside this same transaction.
+            let target =
+                Self::node_tx(&mut tx, target).await?.ok_or_else(|| MetaError::NotFound("destination".into()))?;
+            Self::delete_tx(&mut tx, &target).await?;
+        }
+        Self::check_quota(&mut tx, parent.owner, request.quota, copied_size).await?;
+        let root_copy =
+            match Self::copy_one(&mut tx, &source, copied_size, request.new_parent, &request.new_name, request.now)
+                .await
+            {
+                Ok(id) => id,
+                Err(MetaError::Backend(error)) => return Err(unique_to_exists(error, &request.new_name)),
+                Err(error) => return Err(error),
+            };
+        if source.is_dir && request.recursive {
+            // Depth-first over the source subtree; each pair maps a source folder to its copy.
+            let mut pending = vec![(source.id, root_copy)];
+            while let Some((from, to)) = pending.pop() {
+                for child in Self::children_tx(&mut tx, from).await? {
+                    let copy = Self::copy_one(&mut tx, &child, child.size, to, &child.name, request.now).await?;
+                    if child.is_dir {
+                        pending.push((child.id, copy));
+                    }
+                }
+            }
+        }
+        Self::touch_ancestors(&mut tx, request.new_parent, copied_size).await?;
+        let node = Self::node_tx(&mut tx, root_copy).await?.ok_or_else(|| MetaError::NotFound("copy".into()))?;
+        tx.commit().await?;
+        Ok(node)
+    }
+
+    async fn set_mtime(&self, id: NodeId, mtime: i64) -> MetaResult<Node> {
+        let row = sqlx::query(&format!("UPDATE nodes SET mtime = $1 WHERE id = $2 RETURNING {NODE_COLUMNS}"))
+            .bind(mtime)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(node_from_row(&row)?),
+            None => Err(MetaError::NotFound("node".into())),
+        }
+    }
+
+    async fn version_blocks(&self, version: VersionId) -> MetaResult<Vec<BlockRef>> {
+        let rows = sqlx::query("SELECT hash, len FROM version_blocks WHERE version_id = $1 ORDER BY seq")
+            .bind(version.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(BlockRef { hash: row.try_get("hash")?, len: row.try_get("len")? })).collect()
+    }
+
+    async fn dead_props(&self, node: NodeId) -> MetaResult<Vec<DeadProp>> {
+        let rows = sqlx::query("SELECT ns, name, value FROM dead_props WHERE node_id = $1 ORDER BY ns, name")
+            .bind(node.0)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeadProp { ns: row.try_get("ns")?, name: row.try_get("name")?, value: row.try_get("value")? })
+            })
+            .collect()
+    }
+
+    async fn patch_dead_props(&self, node: NodeId, ops: &[PropOp]) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        Self::lock_owners_of(&mut tx, &[node]).await?;
+        for op in ops {
+            match op {
+                PropOp::Set(prop) => {
+                    sqlx::query(
+                        "INSERT INTO dead_props (node_id, ns, name, value) VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (node_id, ns, name) DO UPDATE SET value = EXCLUDED.value",
+                    )
+                    .bind(node.0)
+                    .bind(&prop.ns)
+                    .bind(&prop.name)
+                    .bind(&prop.value)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                PropOp::Remove { ns, name } => {
+                    sqlx::query("DELETE FROM dead_props WHERE node_id = $1 AND ns = $2 AND name = $3")
+                        .bind(node.0)
+                        .bind(ns)
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        Self::touch_ancestors(&mut tx, node, 0).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn active_locks(&self, owner: UserId, now: i64) -> MetaResult<Vec<Lock>> {
+        let rows = sqlx::query(&format!("SELECT {LOCK_COLUMNS} FROM locks WHERE owner_id = $1 AND expires_at > $2"))
+            .bind(owner.0)
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(lock_from_row(row)?)).collect()
+    }
+
+    async fn insert_lock(&self, lock: &Lock) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM locks WHERE expires_at <= $1")
+            .bind(lock.expires_at - lock.timeout_secs)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO locks (token, owner_id, path, depth_infinite, exclusive, owner_xml, timeout_secs, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&lock.token)
+        .bind(lock.owner.0)
+        .bind(&lock.path)
+        .bind(lock.depth_infinite)
+        .bind(lock.exclusive)
+        .bind(&lock.owner_xml)
+        .bind(lock.timeout_secs)
+        .bind(lock.expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn refresh_lock(&self, token: &str, timeout_secs: i64, expires_at: i64) -> MetaResult<()> {
+        sqlx::query("UPDATE locks SET timeout_secs = $1, expires_at = $2 WHERE token = $3")
+            .bind(timeout_secs)
+            .bind(expires_at)
+            .bind(token)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_lock(&self, token: &str) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM locks WHERE token = $1").bind(token).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_locks_under(&self, owner: UserId, path: &str) -> MetaResult<()> {
+        let prefix = if path == "/" { "/".to_string() } else { format!("{path}/") };
+        sqlx::query("DELETE FROM locks WHERE owner_id = $1 AND (path = $2 OR left(path, length($3)) = $3)")
+            .bind(owner.0)
+            .bind(path)
+            .bind(&prefix)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn referenced_blocks(&self) -> MetaResult<Vec<BlockUse>> {
+        let rows = sqlx::query(
+            "SELECT b.hash AS hash, b.len AS len, n.id AS node_id FROM nodes n JOIN version_blocks b ON b.version_id = n.version_id \
+             UNION ALL SELECT hash, len, NULL::BIGINT AS node_id FROM upload_chunk_blocks",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BlockUse {
+                    hash: row.try_get("hash")?,
+                    len: row.try_get("len")?,
+                    node: row.try_get::<Option<i64>, _>("node_id")?.map(NodeId),
+                })
+            })
+            .collect()
+    }
+
+    async fn list_app_passwords(&self, user: UserId) -> MetaResult<Vec<AppPassword>> {
+        let rows =
+            sqlx::query("SELECT id, label, created_at, last_used FROM app_passwords WHERE user_id = $1 ORDER BY id")
+                .bind(user.0)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AppPassword {
+                    id: row.try_get("id")?,
+                    label: row.try_get("label")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used: row.try_get("last_used")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_app_password(&self, user: UserId, id: i64) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM app_passwords WHERE user_id = $1 AND id = $2")
+            .bind(user.0)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_app_password_by_hash(&self, token_hash: &str) -> MetaResult<bool> {
+        let done =
+            sqlx::query("DELETE FROM app_passwords WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_upload(
+        &self,
+        owner: UserId,
+        name: &str,
+        destination: Option<&str>,
+        total_length: Option<i64>,
+        now: i64,
+    ) -> MetaResult<UploadSession> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO uploads (owner_id, name, destination, total_length, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {UPLOAD_COLUMNS}"
+        ))
+        .bind(owner.0)
+        .bind(name)
+        .bind(destination)
+        .bind(total_length)
+        .bind(now)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|error| unique_to_exists(error, name))?;
+        Ok(upload_from_row(&row)?)
+    }
+
+    async fn upload(&self, owner: UserId, name: &str) -> MetaResult<Option<UploadSession>> {
+        let row = sqlx::query(&format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE owner_id = $1 AND name = $2"))
+            .bind(owner.0)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(upload_from_row).transpose()?)
+    }
+
+    async fn list_uploads(&self, owner: UserId) -> MetaResult<Vec<UploadSession>> {
+        let rows = sqlx::query(&format!("SELECT {UPLOAD_COLUMNS} FROM uploads WHERE owner_id = $1 ORDER BY name"))
+            .bind(owner.0)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(upload_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn upload_chunks(&self, upload: i64) -> MetaResult<Vec<UploadChunk>> {
+        let rows = sqlx::query("SELECT name, size, created_at FROM upload_chunks WHERE upload_id = $1 ORDER BY name")
+            .bind(upload)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UploadChunk {
+                    name: row.try_get("name")?,
+                    size: row.try_get("size")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_upload_chunk(
+        &self,
+        upload: i64,
+        name: &str,
+        blocks: &[BlockRef],
+        size: i64,
+        now: i64,
+    ) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        // The row lock this update takes serialises writers of the same session.
+        let touched = sqlx::query("UPDATE uploads SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(upload)
+            .execute(&mut *tx)
+            .await?;
+        if touched.rows_affected() == 0 {
+            return Err(MetaError::NotFound("upload".into()));
+        }
+        sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1 AND name = $2")
+            .bind(upload)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO upload_chunks (upload_id, name, size, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(upload)
+            .bind(name)
+            .bind(size)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        if !blocks.is_empty() {
+            let seqs: Vec<i64> = (0..blocks.len() as i64).collect();
+            let hashes: Vec<&str> = blocks.iter().map(|block| block.hash.as_str()).collect();
+            let lens: Vec<i64> = blocks.iter().map(|block| block.len).collect();
+            sqlx::query(
+                "INSERT INTO upload_chunk_blocks (upload_id, chunk_name, seq, hash, len) \
+                 SELECT $1, $2, b.seq, b.hash, b.len FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::BIGINT[]) AS b(seq, hash, len)",
+            )
+            .bind(upload)
+            .bind(name)
+            .bind(&seqs)
+            .bind(&hashes)
+            .bind(&lens)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_upload_chunk(&self, upload: i64, name: &str) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1 AND name = $2")
+            .bind(upload)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_upload(&self, upload: i64) -> MetaResult<()> {
+        sqlx::query("DELETE FROM uploads WHERE id = $1").bind(upload).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn upload_blocks(&self, upload: i64) -> MetaResult<Vec<(String, BlockRef)>> {
+        let rows = sqlx::query(
+            "SELECT chunk_name, hash, len FROM upload_chunk_blocks WHERE upload_id = $1 \
+             ORDER BY chunk_name, seq",
+        )
+        .bind(upload)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((row.try_get("chunk_name")?, BlockRef { hash: row.try_get("hash")?, len: row.try_get("len")? }))
+            })
+            .collect()
+    }
+
+    async fn finish_upload(&self, upload: i64, commit: &FileCommit) -> MetaResult<(Node, bool)> {
+        let mut tx = self.begin().await?;
+        Self::lock_owners_of(&mut tx, &[commit.parent]).await?;
+        let result = Self::commit_tx(&mut tx, commit).await?;
+        sqlx::query("DELETE FROM uploads WHERE id = $1").bind(upload).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(result)
+    }
+
+    async fn expire_uploads(&self, before: i64) -> MetaResult<u64> {
+        let done = sqlx::query("DELETE FROM uploads WHERE updated_at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_login_flow(&self, flow: &LoginFlow) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO login_flows (login_token, poll_token_hash, form_token, client_name, user_id, app_password, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&flow.login_token)
+        .bind(&flow.poll_token_hash)
+        .bind(&flow.form_token)
+        .bind(&flow.client_name)
+        .bind(flow.user.map(|user| user.0))
+        .bind(&flow.app_password)
+        .bind(flow.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn login_flow(&self, login_token: &str) -> MetaResult<Option<LoginFlow>> {
+        let row = sqlx::query(&format!("SELECT {LOGIN_FLOW_COLUMNS} FROM login_flows WHERE login_token = $1"))
+            .bind(login_token)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(login_flow_from_row).transpose()?)
+    }
+
+    async fn grant_login_flow(&self, login_token: &str, user: UserId, app_password: &str) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE login_flows SET user_id = $1, app_password = $2 WHERE login_token = $3 AND user_id IS NULL",
+        )
+        .bind(user.0)
+        .bind(app_password)
+        .bind(login_token)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn take_login_flow(&self, poll_token_hash: &str) -> MetaResult<Option<LoginFlow>> {
+        let row = sqlx::query(&format!(
+            "DELETE FROM login_flows WHERE poll_token_hash = $1 AND user_id IS NOT NULL RETURNING {LOGIN_FLOW_COLUMNS}"
+        ))
+        .bind(poll_token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(login_flow_from_row).transpose()?)
+    }
+
+    async fn expire_login_flows(&self, before: i64) -> MetaResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM login_flows WHERE created_at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn inline_block(&self, hash: &str) -> MetaResult<Option<Vec<u8>>> {
+        Ok(sqlx::query_scalar("SELECT data FROM inline_blocks WHERE hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn collect_inline_garbage(&self) -> MetaResult<u64> {
+        let mut tx = self.begin().await?;
+        // Waits for every transaction that wrote `inline_blocks` (a commit that found its block
+        // already present and is about to reference it) and holds new ones off, so the DELETE's
+        // snapshot, taken after the lock, sees every reference that will ever be committed.
+        sqlx::query("LOCK TABLE inline_blocks IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+        let done = sqlx::query(
+            "DELETE FROM inline_blocks i WHERE NOT EXISTS (SELECT 1 FROM version_blocks v WHERE v.hash = i.hash) \
+             AND NOT EXISTS (SELECT 1 FROM upload_chunk_blocks u WHERE u.hash = i.hash)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+}
