@@ -26,27 +26,21 @@ fn json_reply(status: StatusCode, body: String) -> Response {
     response
 }
 
-/// An error as `{"error": message}` with its status; internal details are logged only.
-fn error_reply(error: CoreError) -> Response {
-    let (status, message) = match &error {
-        CoreError::Unauthorized => (StatusCode::UNAUTHORIZED, error.to_string()),
-        CoreError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, error.to_string()),
-        CoreError::NotFound(message) => (StatusCode::NOT_FOUND, message.clone()),
-        CoreError::Forbidden(message) => (StatusCode::FORBIDDEN, message.clone()),
-        CoreError::InvalidInput(message) => (StatusCode::BAD_REQUEST, message.clone()),
-        other => {
-            tracing::error!(error = %other, "API request failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "internal server error".to_string())
-        }
-    };
-    let mut response = json_reply(status, json!({"error": message}).to_string());
+/// An error as `{"error": message}` with the status `error.rs` assigns to it; internal
+/// details are logged only.
+fn error_reply(error: DavError) -> Response {
+    let status = error.status();
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(%error, "API request failed");
+    }
+    let mut response = json_reply(status, json!({"error": error.public_message()}).to_string());
     let headers = response.headers_mut();
     match error {
-        CoreError::Unauthorized => {
+        DavError::Core(CoreError::Unauthorized) => {
             headers
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Hafen\", charset=\"UTF-8\""));
         }
-        CoreError::Throttled { retry_after_secs } => {
+        DavError::Core(CoreError::Throttled { retry_after_secs }) => {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         _ => {}
@@ -56,11 +50,7 @@ fn error_reply(error: CoreError) -> Response {
 
 async fn user(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<User, Response> {
     let client = auth::client_address(peer, headers, &state.config);
-    match auth::authenticate(&state.core, headers, client).await {
-        Ok(user) => Ok(user),
-        Err(DavError::Core(error)) => Err(error_reply(error)),
-        Err(other) => Err(error_reply(CoreError::Internal(other.to_string()))),
-    }
+    auth::authenticate(&state.core, headers, client).await.map_err(error_reply)
 }
 
 /// `GET /api/v1/app-passwords`: `[{"id", "label", "created_at", "last_used"}]` (Unix seconds).
@@ -88,7 +78,7 @@ async fn list_app_passwords(
                 .collect();
             json_reply(StatusCode::OK, serde_json::Value::from(items).to_string())
         }
-        Err(error) => error_reply(error),
+        Err(error) => error_reply(error.into()),
     }
 }
 
@@ -104,10 +94,10 @@ async fn revoke_app_password(
         Err(response) => return response,
     };
     let Ok(id) = id.parse::<i64>() else {
-        return error_reply(CoreError::NotFound(format!("app password {id} not found")));
+        return error_reply(DavError::Core(CoreError::NotFound(format!("app password {id} not found"))));
     };
     match state.core.revoke_app_password(&user, id).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(error) => error_reply(error),
+        Err(error) => error_reply(error.into()),
     }
 }

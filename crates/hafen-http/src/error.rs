@@ -31,7 +31,8 @@ pub enum DavError {
 }
 
 impl DavError {
-    fn status(&self) -> StatusCode {
+    /// The HTTP status of this error (also used by the OCS and JSON API envelopes).
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             DavError::Core(core) => match core {
                 CoreError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -59,7 +60,7 @@ impl DavError {
     }
 
     /// The message shown to the client: never internal details.
-    fn public_message(&self) -> String {
+    pub(crate) fn public_message(&self) -> String {
         match self {
             DavError::Core(CoreError::Internal(_)) => "internal server error".to_string(),
             DavError::Core(CoreError::Corrupt(_)) => {

@@ -8,24 +8,18 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use serde_json::json;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/status.php", get(status))
 }
 
 async fn status() -> Response {
-    let body = json!({
-        "installed": true,
-        "maintenance": false,
-        "needsDbUpgrade": false,
-        "version": VERSION_FULL,
-        "versionstring": VERSION_STRING,
-        "edition": "",
-        "productname": PRODUCT_NAME,
-        "extendedSupport": false,
-    });
-    let mut response = body.to_string().into_response();
+    // In Nextcloud's field order; the constants need no JSON escaping.
+    let body = format!(
+        "{{\"installed\":true,\"maintenance\":false,\"needsDbUpgrade\":false,\"version\":\"{VERSION_FULL}\",\
+         \"versionstring\":\"{VERSION_STRING}\",\"edition\":\"\",\"productname\":\"{PRODUCT_NAME}\",\"extendedSupport\":false}}"
+    );
+    let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));

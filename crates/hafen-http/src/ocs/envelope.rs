@@ -96,19 +96,24 @@ impl Ocs {
 
     fn render(&self, http: StatusCode, code: u16, ok: bool, message: &str, data: &Value) -> Response {
         let status = if ok { "ok" } else { "failure" };
-        let mut meta = json!({"status": status, "statuscode": code, "message": message});
-        if self.version == Version::V1 {
-            meta["totalitems"] = json!("");
-            meta["itemsperpage"] = json!("");
-        }
+        let v1 = self.version == Version::V1;
+        // Written by hand so that the fields come in Nextcloud's order (meta first, then data).
         let (content_type, body) = match self.format {
-            // Written by hand so that `meta` comes first, as in Nextcloud's answers.
             Format::Json => {
+                let paging = if v1 { ",\"totalitems\":\"\",\"itemsperpage\":\"\"" } else { "" };
+                let meta = format!(
+                    "{{\"status\":\"{status}\",\"statuscode\":{code},\"message\":{}{paging}}}",
+                    Value::from(message)
+                );
                 ("application/json; charset=utf-8", format!("{{\"ocs\":{{\"meta\":{meta},\"data\":{data}}}}}"))
             }
             Format::Xml => {
-                let mut body = String::from("<?xml version=\"1.0\"?>\n<ocs>\n");
-                write_xml(&mut body, "meta", &meta, 1);
+                let paging = if v1 { "  <totalitems></totalitems>\n  <itemsperpage></itemsperpage>\n" } else { "" };
+                let mut body = format!(
+                    "<?xml version=\"1.0\"?>\n<ocs>\n <meta>\n  <status>{status}</status>\n  \
+                     <statuscode>{code}</statuscode>\n  <message>{}</message>\n{paging} </meta>\n",
+                    quick_xml::escape::escape(message)
+                );
                 write_xml(&mut body, "data", data, 1);
                 body.push_str("</ocs>\n");
                 ("application/xml; charset=utf-8", body)
@@ -163,6 +168,7 @@ fn write_xml(out: &mut String, name: &str, value: &Value, depth: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http_body_util::BodyExt;
 
     #[test]
     fn format_selection() {
@@ -186,5 +192,30 @@ mod tests {
         assert!(out.contains("<element>.x</element>") && out.contains("<element>&lt;y&gt;</element>"), "{out}");
         assert!(out.contains("<d/>") && out.contains("<e/>"), "{out}");
         assert!(out.contains("<element>1</element>"), "{out}");
+    }
+
+    async fn body_of(response: Response) -> String {
+        let bytes = response.into_body().collect().await.map(|collected| collected.to_bytes()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[tokio::test]
+    async fn meta_comes_first_in_nextcloud_order() {
+        let v1 = Ocs::new(Version::V1, Format::Json).ok(json!({"a": 1}));
+        assert_eq!(
+            body_of(v1).await,
+            "{\"ocs\":{\"meta\":{\"status\":\"ok\",\"statuscode\":100,\"message\":\"OK\",\"totalitems\":\"\",\"itemsperpage\":\"\"},\"data\":{\"a\":1}}}"
+        );
+        let v2 = Ocs::new(Version::V2, Format::Json).failure(StatusCode::NOT_FOUND, "say \"no\"");
+        assert_eq!(v2.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            body_of(v2).await,
+            "{\"ocs\":{\"meta\":{\"status\":\"failure\",\"statuscode\":404,\"message\":\"say \\\"no\\\"\"},\"data\":[]}}"
+        );
+        let xml = body_of(Ocs::new(Version::V2, Format::Xml).ok(json!({}))).await;
+        assert_eq!(
+            xml,
+            "<?xml version=\"1.0\"?>\n<ocs>\n <meta>\n  <status>ok</status>\n  <statuscode>200</statuscode>\n  <message>OK</message>\n </meta>\n <data/>\n</ocs>\n"
+        );
     }
 }

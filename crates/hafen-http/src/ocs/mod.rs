@@ -12,7 +12,7 @@ mod envelope;
 
 use crate::auth;
 use crate::login_flow::client_name;
-use crate::AppState;
+use crate::{AppState, DavError};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -84,31 +84,20 @@ impl Request {
     /// The authenticated account, or the OCS answer to send instead.
     async fn user(&self) -> Result<User, Response> {
         let client = auth::client_address(self.peer, &self.headers, &self.state.config);
-        match auth::authenticate(&self.state.core, &self.headers, client).await {
-            Ok(user) => Ok(user),
-            Err(crate::DavError::Core(error)) => Err(self.core_failure(error)),
-            Err(other) => {
-                tracing::error!(error = %other, "OCS authentication failed");
-                Err(self.ocs.failure(StatusCode::INTERNAL_SERVER_ERROR, "internal server error"))
-            }
-        }
+        auth::authenticate(&self.state.core, &self.headers, client).await.map_err(|error| self.error(error))
     }
 
-    fn core_failure(&self, error: CoreError) -> Response {
-        match error {
-            CoreError::Unauthorized => self.ocs.failure(StatusCode::UNAUTHORIZED, "Current user is not logged in"),
-            CoreError::Throttled { retry_after_secs } => {
-                let mut response = self.ocs.failure(StatusCode::TOO_MANY_REQUESTS, &error.to_string());
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-                response
-            }
-            CoreError::NotFound(message) => self.ocs.failure(StatusCode::NOT_FOUND, &message),
-            CoreError::Forbidden(message) => self.ocs.failure(StatusCode::FORBIDDEN, &message),
-            other => {
-                tracing::error!(error = %other, "OCS request failed");
-                self.ocs.failure(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
-            }
+    /// An error in OCS form, with the status `error.rs` assigns to it.
+    fn error(&self, error: DavError) -> Response {
+        let status = error.status();
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(%error, "OCS request failed");
         }
+        let mut response = self.ocs.failure(status, &error.public_message());
+        if let DavError::Core(CoreError::Throttled { retry_after_secs }) = error {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
     }
 
     /// `cloud/user`: who the credentials belong to, with the fields the clients read.
@@ -119,7 +108,7 @@ impl Request {
         };
         let quota = match self.state.core.quota(&user).await {
             Ok(quota) => quota,
-            Err(error) => return self.core_failure(error),
+            Err(error) => return self.error(error.into()),
         };
         // Nextcloud reports an unlimited quota as -3 in `free`, `total` and `quota`.
         const UNLIMITED: i64 = -3;
@@ -173,11 +162,11 @@ impl Request {
         match self.state.core.is_app_password(&login, &secret).await {
             Ok(true) => return self.ocs.failure(StatusCode::FORBIDDEN, "this request already uses an app password"),
             Ok(false) => {}
-            Err(error) => return self.core_failure(error),
+            Err(error) => return self.error(error.into()),
         }
         match self.state.core.create_app_password(&user.name, &client_name(&self.headers)).await {
             Ok(token) => self.ocs.ok(json!({"apppassword": token})),
-            Err(error) => self.core_failure(error),
+            Err(error) => self.error(error.into()),
         }
     }
 
@@ -193,7 +182,7 @@ impl Request {
         match self.state.core.revoke_app_password_token(&user, &secret).await {
             Ok(true) => self.ocs.ok(json!([])),
             Ok(false) => self.ocs.failure(StatusCode::FORBIDDEN, "this request does not use an app password"),
-            Err(error) => self.core_failure(error),
+            Err(error) => self.error(error.into()),
         }
     }
 }

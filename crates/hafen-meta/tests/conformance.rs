@@ -1,0 +1,1052 @@
+//! Conformance suite of `MetaStore`: one set of test functions, each run against SQLite (a
+//! temporary file) and PostgreSQL (a fresh database per test, dropped afterwards).
+//!
+//! PostgreSQL is part of every development and CI machine: when it is unreachable the
+//! PostgreSQL tests fail (they do not skip). The server is `HAFEN_TEST_POSTGRES_URL`, by
+//! default `postgres://postgres@127.0.0.1:5432/test`; each test creates `hafen_test_<random>`
+//! through it. Every test gets two independent handles on the same database (as two Hafen
+//! nodes would have); most use only the first.
+
+use hafen_meta::*;
+use sqlx::{Connection, Executor, PgConnection};
+use std::future::Future;
+use std::sync::Arc;
+
+type Store = Arc<dyn MetaStore>;
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+// ---------------------------------------------------------------------------------------------
+// harness
+
+async fn run_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Store, Store) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("meta.db").display());
+    let first = hafen_meta::open(&url).await.expect("open SQLite store");
+    let second = hafen_meta::open(&url).await.expect("open second SQLite handle");
+    test(first, second).await;
+}
+
+/// `base` with its database name replaced by `database` (query parameters kept).
+fn with_database(base: &str, database: &str) -> String {
+    let (without_query, query) = match base.split_once('?') {
+        Some((url, query)) => (url, format!("?{query}")),
+        None => (base, String::new()),
+    };
+    let scheme_end = without_query.find("://").map_or(0, |at| at + 3);
+    let server = match without_query[scheme_end..].find('/') {
+        Some(slash) => &without_query[..scheme_end + slash],
+        None => without_query,
+    };
+    format!("{server}/{database}{query}")
+}
+
+async fn run_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Store, Store) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let base = std::env::var("HAFEN_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+    let mut admin = match PgConnection::connect(&base).await {
+        Ok(connection) => connection,
+        Err(error) => panic!(
+            "PostgreSQL is required by the conformance suite but {base} is not reachable: {error}\n\
+             Start PostgreSQL on 127.0.0.1:5432 with trust authentication for local connections \
+             (database `test`), or point HAFEN_TEST_POSTGRES_URL at a server where the user may \
+             CREATE DATABASE."
+        ),
+    };
+    let database = format!("hafen_test_{}", hex::encode(rand::random::<[u8; 8]>()));
+    admin.execute(format!("CREATE DATABASE {database}").as_str()).await.expect("CREATE DATABASE");
+    let url = with_database(&base, &database);
+    let outcome = tokio::spawn(async move {
+        let first = hafen_meta::open(&url).await.expect("open PostgreSQL store");
+        let second = hafen_meta::open(&url).await.expect("open second PostgreSQL handle");
+        test(first, second).await;
+    })
+    .await;
+    // FORCE ends the connections the stores' pools may still hold.
+    admin.execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str()).await.expect("DROP DATABASE");
+    let _ = admin.close().await;
+    if let Err(error) = outcome {
+        match error.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(error) => panic!("test task failed: {error}"),
+        }
+    }
+}
+
+/// Generates `sqlite::NAME` and `postgres::NAME` for each test function. Functions listed
+/// under `one` take one store; those under `two` take two handles on the same database.
+macro_rules! conformance {
+    (one: $($one:ident),* ; two: $($two:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $one() {
+                    super::run_sqlite(|store, _| super::$one(store)).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $two() {
+                    super::run_sqlite(super::$two).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $one() {
+                    super::run_postgres(|store, _| super::$one(store)).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $two() {
+                    super::run_postgres(super::$two).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance! {
+    one: users, app_passwords, folders, commit_preconditions, commit_quota, ancestors_change,
+        move_nodes, copy_nodes, delete_subtree, node_ids_not_reused, dead_props, locks,
+        referenced_blocks, uploads, login_flows, inline_blocks;
+    two: concurrent_commits_same_path, concurrent_create_folder, concurrent_commits_if_match,
+        concurrent_commits_many_paths,
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+const NOW: i64 = 1_700_000_000;
+
+fn new_user(name: &str) -> NewUser {
+    NewUser {
+        name: name.into(),
+        display_name: format!("{name} display"),
+        email: Some(format!("{name}@example.org")),
+        password_hash: "hash".into(),
+        quota: None,
+        is_admin: false,
+    }
+}
+
+async fn user(store: &Store, name: &str) -> User {
+    store.create_user(&new_user(name), NOW).await.expect("create_user")
+}
+
+fn block(tag: &str, len: i64) -> BlockRef {
+    BlockRef { hash: format!("{tag:0>64}"), len }
+}
+
+/// A commit of `size` bytes in one block named after `tag`.
+fn file(parent: NodeId, name: &str, size: i64, tag: &str) -> FileCommit {
+    FileCommit {
+        parent,
+        name: name.into(),
+        blocks: if size > 0 { vec![block(tag, size)] } else { Vec::new() },
+        size,
+        content_hash: format!("content-{tag}"),
+        mtime: NOW - 10,
+        now: NOW,
+        expect: Expect::Anything,
+        quota: None,
+        checksum: None,
+        inline_blocks: Vec::new(),
+    }
+}
+
+async fn node(store: &Store, id: NodeId) -> Node {
+    store.node(id).await.expect("node").expect("node exists")
+}
+
+async fn folder(store: &Store, parent: NodeId, name: &str) -> Node {
+    store.create_folder(parent, name, NOW).await.expect("create_folder")
+}
+
+/// Checks that every folder's size is the sum of its children's, returns the total file size.
+async fn assert_sizes_consistent(store: &Store, root: NodeId) -> i64 {
+    let mut files_total = 0;
+    let mut pending = vec![root];
+    while let Some(id) = pending.pop() {
+        let folder = node(store, id).await;
+        let children = store.children(id).await.expect("children");
+        let sum: i64 = children.iter().map(|child| child.size).sum();
+        assert_eq!(folder.size, sum, "size of folder {:?} ({}) != sum of its children", folder.id, folder.name);
+        for child in children {
+            if child.is_dir {
+                pending.push(child.id);
+            } else {
+                files_total += child.size;
+            }
+        }
+    }
+    files_total
+}
+
+fn names(nodes: &[Node]) -> Vec<String> {
+    nodes.iter().map(|node| node.name.clone()).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// accounts
+
+async fn users(store: Store) {
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    let bob = user(&store, "bob").await;
+    let alice = user(&store, "alice").await;
+    assert_eq!(bob.name, "bob");
+    assert_eq!(bob.display_name, "bob display");
+    assert_eq!(bob.email.as_deref(), Some("bob@example.org"));
+    assert!(!bob.is_admin);
+    assert_eq!(bob.created_at, NOW);
+    let admin = store
+        .create_user(&NewUser { quota: Some(1000), is_admin: true, email: None, ..new_user("admin") }, NOW)
+        .await
+        .unwrap();
+    assert!(admin.is_admin);
+    assert_eq!(admin.quota, Some(1000));
+    assert_eq!(admin.email, None);
+    assert!(matches!(store.create_user(&new_user("bob"), NOW).await, Err(MetaError::AlreadyExists(_))));
+    assert_eq!(store.count_users().await.unwrap(), 3);
+
+    let root = store.root(bob.id).await.unwrap();
+    assert!(root.is_dir);
+    assert_eq!(root.parent, None);
+    assert_eq!(root.size, 0);
+    assert_eq!(root.owner, bob.id);
+    assert!(!root.etag.is_empty());
+
+    let listed = store.list_users().await.unwrap();
+    assert_eq!(listed.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["admin", "alice", "bob"]);
+    assert_eq!(store.user_by_name("alice").await.unwrap().map(|u| u.id), Some(alice.id));
+    assert!(store.user_by_name("nobody").await.unwrap().is_none());
+
+    store.set_password_hash(alice.id, "new-hash").await.unwrap();
+    assert_eq!(store.user_by_name("alice").await.unwrap().unwrap().password_hash, "new-hash");
+    assert!(matches!(store.set_password_hash(UserId(999_999), "x").await, Err(MetaError::NotFound(_))));
+
+    // Deleting removes the tree, app passwords and locks.
+    let docs = folder(&store, root.id, "docs").await;
+    store.commit_file(&file(docs.id, "a.txt", 5, "a")).await.unwrap();
+    store.add_app_password(bob.id, "phone", "token-bob", NOW).await.unwrap();
+    store.insert_lock(&lock("bob-lock", bob.id, "/docs", NOW + 100)).await.unwrap();
+    store.delete_user(bob.id).await.unwrap();
+    assert!(store.user_by_name("bob").await.unwrap().is_none());
+    assert!(matches!(store.root(bob.id).await, Err(MetaError::NotFound(_))));
+    assert!(store.node(docs.id).await.unwrap().is_none());
+    assert!(store.user_by_app_password("token-bob").await.unwrap().is_none());
+    assert!(store.active_locks(bob.id, NOW).await.unwrap().is_empty());
+    assert_eq!(store.count_users().await.unwrap(), 2);
+    // The name is free again.
+    user(&store, "bob").await;
+}
+
+async fn app_passwords(store: Store) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    store.add_app_password(alice.id, "laptop", "hash-1", NOW).await.unwrap();
+    store.add_app_password(alice.id, "phone", "hash-2", NOW + 1).await.unwrap();
+    store.add_app_password(bob.id, "desktop", "hash-3", NOW).await.unwrap();
+    assert!(store.add_app_password(bob.id, "again", "hash-3", NOW).await.is_err(), "token hashes are unique");
+
+    assert_eq!(store.user_by_app_password("hash-2").await.unwrap().map(|u| u.id), Some(alice.id));
+    assert_eq!(store.user_by_app_password("hash-3").await.unwrap().map(|u| u.name), Some("bob".to_string()));
+    assert!(store.user_by_app_password("unknown").await.unwrap().is_none());
+
+    let listed = store.list_app_passwords(alice.id).await.unwrap();
+    assert_eq!(listed.iter().map(|p| p.label.as_str()).collect::<Vec<_>>(), ["laptop", "phone"]);
+    assert_eq!(listed[1].created_at, NOW + 1);
+    assert_eq!(listed[0].last_used, None);
+
+    // Deleting by id only works for the owner.
+    assert!(!store.delete_app_password(bob.id, listed[0].id).await.unwrap());
+    assert!(store.delete_app_password(alice.id, listed[0].id).await.unwrap());
+    assert!(!store.delete_app_password(alice.id, listed[0].id).await.unwrap());
+    assert!(store.user_by_app_password("hash-1").await.unwrap().is_none());
+    assert!(store.delete_app_password_by_hash("hash-2").await.unwrap());
+    assert!(!store.delete_app_password_by_hash("hash-2").await.unwrap());
+    assert!(store.list_app_passwords(alice.id).await.unwrap().is_empty());
+    assert_eq!(store.list_app_passwords(bob.id).await.unwrap().len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// tree
+
+async fn folders(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let a = folder(&store, root.id, "a").await;
+    assert!(a.is_dir);
+    assert_eq!(a.parent, Some(root.id));
+    assert_eq!(a.owner, alice.id);
+    assert_eq!((a.size, a.mtime, a.ctime), (0, NOW, NOW));
+    let b = folder(&store, a.id, "b").await;
+    folder(&store, root.id, "B").await; // case-sensitive names
+    folder(&store, root.id, "Z").await;
+    folder(&store, root.id, "ä").await;
+    assert!(matches!(store.create_folder(root.id, "a", NOW).await, Err(MetaError::AlreadyExists(_))));
+    assert!(matches!(store.create_folder(NodeId(999_999), "x", NOW).await, Err(MetaError::NotFound(_))));
+    let (f, created) = store.commit_file(&file(b.id, "f.txt", 3, "f")).await.unwrap();
+    assert!(created);
+    assert!(matches!(store.create_folder(f.id, "x", NOW).await, Err(MetaError::Conflict(_))));
+
+    // Byte-wise order of names, like SQLite's BINARY collation.
+    assert_eq!(names(&store.children(root.id).await.unwrap()), ["B", "Z", "a", "ä"]);
+
+    let chain = store.resolve(alice.id, &["a".into(), "b".into(), "f.txt".into()]).await.unwrap();
+    assert_eq!(chain.iter().map(|n| n.id).collect::<Vec<_>>(), [root.id, a.id, b.id, f.id]);
+    let partial = store.resolve(alice.id, &["a".into(), "missing".into(), "f.txt".into()]).await.unwrap();
+    assert_eq!(partial.len(), 2);
+    assert_eq!(store.resolve(alice.id, &[]).await.unwrap().len(), 1);
+    assert_eq!(store.node_path(f.id).await.unwrap(), "/alice/a/b/f.txt");
+    assert_eq!(store.node_path(root.id).await.unwrap(), "/alice");
+
+    let touched = store.set_mtime(f.id, 42).await.unwrap();
+    assert_eq!(touched.mtime, 42);
+    assert_eq!(node(&store, f.id).await.mtime, 42);
+    assert!(matches!(store.set_mtime(NodeId(999_999), 1).await, Err(MetaError::NotFound(_))));
+    assert!(store.node(NodeId(999_999)).await.unwrap().is_none());
+}
+
+async fn commit_preconditions(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let docs = folder(&store, root.id, "docs").await;
+
+    let mut first = file(docs.id, "f.txt", 10, "one");
+    first.blocks = vec![block("one", 6), block("two", 4)];
+    first.checksum = Some("SHA1:abc".into());
+    let (created_node, created) = store.commit_file(&first).await.unwrap();
+    assert!(created);
+    assert!(!created_node.is_dir);
+    assert_eq!((created_node.size, created_node.mtime, created_node.ctime), (10, NOW - 10, NOW));
+    assert_eq!(created_node.checksum.as_deref(), Some("SHA1:abc"));
+    let version = created_node.version.expect("a version");
+    assert_eq!(store.version_blocks(version).await.unwrap(), vec![block("one", 6), block("two", 4)]);
+
+    // Overwrite keeps the id, replaces version, size and etag.
+    let (overwritten, created) = store.commit_file(&file(docs.id, "f.txt", 4, "three")).await.unwrap();
+    assert!(!created);
+    assert_eq!(overwritten.id, created_node.id);
+    assert_eq!(overwritten.size, 4);
+    assert_ne!(overwritten.etag, created_node.etag);
+    assert_ne!(overwritten.version, Some(version));
+    assert_eq!(overwritten.checksum, None);
+    assert!(store.version_blocks(version).await.unwrap().is_empty(), "the old version is gone");
+    assert_eq!(store.version_blocks(overwritten.version.unwrap()).await.unwrap(), vec![block("three", 4)]);
+
+    let mut absent = file(docs.id, "f.txt", 1, "x");
+    absent.expect = Expect::Absent;
+    assert!(matches!(store.commit_file(&absent).await, Err(MetaError::PreconditionFailed)));
+    absent.name = "new.txt".into();
+    assert!(store.commit_file(&absent).await.unwrap().1);
+
+    let mut present = file(docs.id, "missing.txt", 1, "x");
+    present.expect = Expect::Present;
+    assert!(matches!(store.commit_file(&present).await, Err(MetaError::PreconditionFailed)));
+    present.name = "f.txt".into();
+    let (after_present, _) = store.commit_file(&present).await.unwrap();
+
+    let mut if_match = file(docs.id, "f.txt", 2, "y");
+    if_match.expect = Expect::Etag("not-the-etag".into());
+    assert!(matches!(store.commit_file(&if_match).await, Err(MetaError::PreconditionFailed)));
+    if_match.expect = Expect::Etag(after_present.etag.clone());
+    let (matched, _) = store.commit_file(&if_match).await.unwrap();
+    assert_eq!(matched.size, 2);
+    // The same etag does not match twice.
+    assert!(matches!(store.commit_file(&if_match).await, Err(MetaError::PreconditionFailed)));
+    if_match.name = "missing.txt".into();
+    assert!(matches!(store.commit_file(&if_match).await, Err(MetaError::PreconditionFailed)));
+
+    // A failed commit changes nothing.
+    assert_eq!(node(&store, matched.id).await.etag, matched.etag);
+    assert_eq!(assert_sizes_consistent(&store, root.id).await, 2 + 1);
+
+    // Over a folder, under a file, under nothing.
+    folder(&store, docs.id, "sub").await;
+    assert!(matches!(store.commit_file(&file(docs.id, "sub", 1, "z")).await, Err(MetaError::Conflict(_))));
+    assert!(matches!(store.commit_file(&file(matched.id, "x", 1, "z")).await, Err(MetaError::Conflict(_))));
+    assert!(matches!(store.commit_file(&file(NodeId(999_999), "x", 1, "z")).await, Err(MetaError::NotFound(_))));
+
+    // Empty files have no blocks.
+    let (empty, _) = store.commit_file(&file(docs.id, "empty", 0, "")).await.unwrap();
+    assert_eq!(empty.size, 0);
+    assert!(store.version_blocks(empty.version.unwrap()).await.unwrap().is_empty());
+}
+
+async fn commit_quota(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let docs = folder(&store, root.id, "docs").await;
+    let quota = Some(100);
+    let mut commit = file(docs.id, "a", 60, "a");
+    commit.quota = quota;
+    store.commit_file(&commit).await.unwrap();
+
+    let mut too_big = file(root.id, "b", 41, "b");
+    too_big.quota = quota;
+    assert!(matches!(store.commit_file(&too_big).await, Err(MetaError::QuotaExceeded)));
+    assert!(store.resolve(alice.id, &["b".into()]).await.unwrap().len() == 1, "nothing was created");
+    too_big.size = 40;
+    store.commit_file(&too_big).await.unwrap();
+    assert_eq!(store.root(alice.id).await.unwrap().size, 100);
+
+    // Growing an existing file counts only the growth; shrinking always works.
+    let mut grow = file(docs.id, "a", 61, "a2");
+    grow.quota = quota;
+    assert!(matches!(store.commit_file(&grow).await, Err(MetaError::QuotaExceeded)));
+    grow.size = 10;
+    store.commit_file(&grow).await.unwrap();
+    grow.size = 60;
+    store.commit_file(&grow).await.unwrap();
+
+    // Copies count too; a copy replacing its target only needs the difference.
+    let source = store.resolve(alice.id, &["docs".into(), "a".into()]).await.unwrap()[2].clone();
+    let copy = CopyRequest {
+        source: source.id,
+        new_parent: root.id,
+        new_name: "copy".into(),
+        recursive: true,
+        replace: None,
+        quota,
+        now: NOW,
+    };
+    assert!(matches!(store.copy_node(&copy).await, Err(MetaError::QuotaExceeded)));
+    let b = store.resolve(alice.id, &["b".into()]).await.unwrap()[1].clone();
+    let replacing = CopyRequest { new_name: "b".into(), replace: Some(b.id), quota: Some(200), ..copy };
+    store.copy_node(&replacing).await.unwrap();
+    assert_eq!(store.root(alice.id).await.unwrap().size, 120);
+    assert_eq!(assert_sizes_consistent(&store, root.id).await, 120);
+}
+
+async fn ancestors_change(store: Store) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let root = store.root(alice.id).await.unwrap();
+    let a = folder(&store, root.id, "a").await;
+    let b = folder(&store, a.id, "b").await;
+    let side = folder(&store, root.id, "side").await;
+    let bob_root = store.root(bob.id).await.unwrap();
+    let before: Vec<Node> =
+        futures_collect(&store, &[root.id, a.id, b.id, side.id]).await.into_iter().chain([bob_root]).collect();
+
+    let (f, _) = store.commit_file(&file(b.id, "f", 7, "f")).await.unwrap();
+    let after = futures_collect(&store, &[root.id, a.id, b.id, side.id, before[4].id]).await;
+    for (old, new) in before[..3].iter().zip(&after[..3]) {
+        assert_ne!(old.etag, new.etag, "etag of {} must change", old.name);
+        assert_eq!(new.size, 7, "size of {}", old.name);
+    }
+    assert_eq!(before[3].etag, after[3].etag, "a sibling folder is untouched");
+    assert_eq!(before[4].etag, after[4].etag, "another user's root is untouched");
+
+    // Overwrite: the difference propagates.
+    store.commit_file(&file(b.id, "f", 3, "g")).await.unwrap();
+    for id in [root.id, a.id, b.id] {
+        assert_eq!(node(&store, id).await.size, 3);
+    }
+    // Creating a folder changes the ancestors' etags but not their sizes.
+    let chain_before = futures_collect(&store, &[root.id, a.id, b.id]).await;
+    folder(&store, b.id, "c").await;
+    let chain_after = futures_collect(&store, &[root.id, a.id, b.id]).await;
+    for (old, new) in chain_before.iter().zip(&chain_after) {
+        assert_ne!(old.etag, new.etag);
+        assert_eq!(old.size, new.size);
+    }
+    // Dead properties change the node's and the ancestors' etags.
+    let chain_before = futures_collect(&store, &[root.id, a.id, b.id, f.id]).await;
+    store
+        .patch_dead_props(f.id, &[PropOp::Set(DeadProp { ns: "urn:x".into(), name: "p".into(), value: "v".into() })])
+        .await
+        .unwrap();
+    let chain_after = futures_collect(&store, &[root.id, a.id, b.id, f.id]).await;
+    for (old, new) in chain_before.iter().zip(&chain_after) {
+        assert_ne!(old.etag, new.etag, "etag of {}", old.name);
+    }
+}
+
+/// The current rows of `ids`, in order.
+async fn futures_collect(store: &Store, ids: &[NodeId]) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    for id in ids {
+        nodes.push(node(store, *id).await);
+    }
+    nodes
+}
+
+async fn move_nodes(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let a = folder(&store, root.id, "a").await;
+    let b = folder(&store, root.id, "b").await;
+    let sub = folder(&store, a.id, "sub").await;
+    let (f, _) = store.commit_file(&file(sub.id, "f", 10, "f")).await.unwrap();
+    let (g, _) = store.commit_file(&file(b.id, "g", 3, "g")).await.unwrap();
+
+    // Rename in place.
+    let a_before = node(&store, a.id).await;
+    let renamed = store.move_node(f.id, sub.id, "f2", None).await.unwrap();
+    assert_eq!(renamed.id, f.id);
+    assert_eq!(renamed.name, "f2");
+    assert_ne!(node(&store, a.id).await.etag, a_before.etag);
+
+    // Move a folder with content elsewhere: sizes follow, ids stay.
+    let b_before = node(&store, b.id).await;
+    let moved = store.move_node(sub.id, b.id, "sub", None).await.unwrap();
+    assert_eq!((moved.id, moved.parent), (sub.id, Some(b.id)));
+    assert_eq!(node(&store, a.id).await.size, 0);
+    let b_after = node(&store, b.id).await;
+    assert_eq!(b_after.size, 13);
+    assert_ne!(b_after.etag, b_before.etag);
+    assert_eq!(store.node_path(f.id).await.unwrap(), "/alice/b/sub/f2");
+    assert_eq!(store.root(alice.id).await.unwrap().size, 13);
+
+    // Onto an existing name: AlreadyExists without replace, replaced with it.
+    assert!(matches!(store.move_node(g.id, sub.id, "f2", None).await, Err(MetaError::AlreadyExists(_))));
+    let replaced = store.move_node(g.id, sub.id, "f2", Some(f.id)).await.unwrap();
+    assert_eq!(replaced.id, g.id);
+    assert!(store.node(f.id).await.unwrap().is_none());
+    assert_eq!(store.root(alice.id).await.unwrap().size, 3);
+    assert_eq!(assert_sizes_consistent(&store, root.id).await, 3);
+
+    // A folder cannot go into itself or below itself; the root cannot move.
+    let deep = folder(&store, sub.id, "deep").await;
+    assert!(matches!(store.move_node(b.id, deep.id, "x", None).await, Err(MetaError::Conflict(_))));
+    assert!(matches!(store.move_node(b.id, b.id, "x", None).await, Err(MetaError::Conflict(_))));
+    assert!(matches!(store.move_node(root.id, a.id, "x", None).await, Err(MetaError::Conflict(_))));
+    assert!(matches!(store.move_node(NodeId(999_999), a.id, "x", None).await, Err(MetaError::NotFound(_))));
+    assert!(matches!(store.move_node(b.id, g.id, "x", None).await, Err(MetaError::Conflict(_))));
+    assert_eq!(assert_sizes_consistent(&store, root.id).await, 3);
+}
+
+async fn copy_nodes(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let a = folder(&store, root.id, "a").await;
+    let sub = folder(&store, a.id, "sub").await;
+    let mut with_blocks = file(sub.id, "f", 10, "f");
+    with_blocks.blocks = vec![block("f1", 4), block("f2", 6)];
+    with_blocks.checksum = Some("MD5:00".into());
+    let (f, _) = store.commit_file(&with_blocks).await.unwrap();
+    let (g, _) = store.commit_file(&file(a.id, "g", 5, "g")).await.unwrap();
+    let prop = DeadProp { ns: "urn:x".into(), name: "color".into(), value: "<x:color>red</x:color>".into() };
+    store.patch_dead_props(f.id, &[PropOp::Set(prop.clone())]).await.unwrap();
+
+    let request = CopyRequest {
+        source: a.id,
+        new_parent: root.id,
+        new_name: "a2".into(),
+        recursive: true,
+        replace: None,
+        quota: None,
+        now: NOW + 5,
+    };
+    let copy = store.copy_node(&request).await.unwrap();
+    assert_ne!(copy.id, a.id);
+    assert_eq!((copy.name.as_str(), copy.size, copy.ctime), ("a2", 15, NOW + 5));
+    assert_eq!(store.root(alice.id).await.unwrap().size, 30);
+    let copied_f = store.resolve(alice.id, &["a2".into(), "sub".into(), "f".into()]).await.unwrap();
+    assert_eq!(copied_f.len(), 4, "the subtree was copied");
+    let copied_f = &copied_f[3];
+    assert_ne!(copied_f.id, f.id);
+    assert_ne!(copied_f.version, f.version);
+    assert_eq!(copied_f.checksum.as_deref(), Some("MD5:00"));
+    assert_eq!(copied_f.mtime, f.mtime);
+    // Same blocks, no data copied.
+    assert_eq!(
+        store.version_blocks(copied_f.version.unwrap()).await.unwrap(),
+        store.version_blocks(f.version.unwrap()).await.unwrap()
+    );
+    assert_eq!(store.dead_props(copied_f.id).await.unwrap(), vec![prop]);
+    assert_eq!(names(&store.children(copy.id).await.unwrap()), ["g", "sub"]);
+
+    // Non-recursive copy of a folder: an empty folder.
+    let shallow = store
+        .copy_node(&CopyRequest { new_name: "shallow".into(), recursive: false, ..request.clone() })
+        .await
+        .unwrap();
+    assert!(shallow.is_dir);
+    assert_eq!(shallow.size, 0);
+    assert!(store.children(shallow.id).await.unwrap().is_empty());
+
+    // A file copy replacing an existing file.
+    let replacing = CopyRequest {
+        source: f.id,
+        new_parent: a.id,
+        new_name: "g".into(),
+        recursive: false,
+        replace: Some(g.id),
+        quota: None,
+        now: NOW,
+    };
+    assert!(matches!(
+        store.copy_node(&CopyRequest { replace: None, ..replacing.clone() }).await,
+        Err(MetaError::AlreadyExists(_))
+    ));
+    let replaced = store.copy_node(&replacing).await.unwrap();
+    assert!(store.node(g.id).await.unwrap().is_none());
+    assert_eq!(replaced.size, 10);
+    assert_eq!(node(&store, a.id).await.size, 20);
+
+    // Not into its own subtree.
+    assert!(matches!(
+        store.copy_node(&CopyRequest { new_parent: sub.id, new_name: "loop".into(), ..request.clone() }).await,
+        Err(MetaError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.copy_node(&CopyRequest { source: NodeId(999_999), ..request.clone() }).await,
+        Err(MetaError::NotFound(_))
+    ));
+    let total = assert_sizes_consistent(&store, root.id).await;
+    assert_eq!(total, store.root(alice.id).await.unwrap().size);
+    assert_eq!(total, 20 + 15);
+}
+
+async fn delete_subtree(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let a = folder(&store, root.id, "a").await;
+    let b = folder(&store, a.id, "b").await;
+    let keep = folder(&store, root.id, "keep").await;
+    let (f, _) = store.commit_file(&file(b.id, "f", 10, "f")).await.unwrap();
+    store.commit_file(&file(a.id, "g", 5, "g")).await.unwrap();
+    store.commit_file(&file(keep.id, "k", 1, "k")).await.unwrap();
+    store
+        .patch_dead_props(f.id, &[PropOp::Set(DeadProp { ns: "n".into(), name: "p".into(), value: "v".into() })])
+        .await
+        .unwrap();
+
+    let a_before = node(&store, a.id).await;
+    let root_before = store.root(alice.id).await.unwrap();
+    store.delete_node(b.id).await.unwrap();
+    assert!(store.node(b.id).await.unwrap().is_none());
+    assert!(store.node(f.id).await.unwrap().is_none());
+    assert!(store.dead_props(f.id).await.unwrap().is_empty());
+    let a_after = node(&store, a.id).await;
+    assert_eq!(a_after.size, 5);
+    assert_ne!(a_after.etag, a_before.etag);
+    let root_after = store.root(alice.id).await.unwrap();
+    assert_eq!(root_after.size, 6);
+    assert_ne!(root_after.etag, root_before.etag);
+
+    store.delete_node(a.id).await.unwrap();
+    assert_eq!(store.root(alice.id).await.unwrap().size, 1);
+    assert_eq!(names(&store.children(root.id).await.unwrap()), ["keep"]);
+    assert!(matches!(store.delete_node(root.id).await, Err(MetaError::Conflict(_))));
+    assert!(matches!(store.delete_node(a.id).await, Err(MetaError::NotFound(_))));
+    assert_eq!(assert_sizes_consistent(&store, root.id).await, 1);
+}
+
+async fn node_ids_not_reused(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let (f, _) = store.commit_file(&file(root.id, "f", 1, "f")).await.unwrap();
+    store.delete_node(f.id).await.unwrap();
+    let (again, created) = store.commit_file(&file(root.id, "f", 1, "f")).await.unwrap();
+    assert!(created);
+    assert!(again.id > f.id, "a deleted node's id is not handed out again");
+    let failed = store.create_folder(root.id, "f", NOW).await;
+    assert!(matches!(failed, Err(MetaError::AlreadyExists(_))));
+    let next = folder(&store, root.id, "g").await;
+    assert!(next.id > again.id);
+}
+
+async fn dead_props(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let (f, _) = store.commit_file(&file(root.id, "f", 1, "f")).await.unwrap();
+    let prop = |ns: &str, name: &str, value: &str| DeadProp { ns: ns.into(), name: name.into(), value: value.into() };
+    store
+        .patch_dead_props(
+            f.id,
+            &[
+                PropOp::Set(prop("urn:b", "one", "1")),
+                PropOp::Set(prop("urn:a", "two", "2")),
+                PropOp::Set(prop("urn:a", "three", "3")),
+                PropOp::Set(prop("urn:a", "two", "2b")),
+                PropOp::Remove { ns: "urn:a".into(), name: "three".into() },
+                PropOp::Remove { ns: "urn:a".into(), name: "never-set".into() },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.dead_props(f.id).await.unwrap(), vec![prop("urn:a", "two", "2b"), prop("urn:b", "one", "1")]);
+    store.patch_dead_props(root.id, &[PropOp::Set(prop("urn:a", "on-root", "r"))]).await.unwrap();
+    assert_eq!(store.dead_props(root.id).await.unwrap().len(), 1);
+    store.patch_dead_props(f.id, &[PropOp::Remove { ns: "urn:b".into(), name: "one".into() }]).await.unwrap();
+    assert_eq!(store.dead_props(f.id).await.unwrap(), vec![prop("urn:a", "two", "2b")]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// locks, blocks, uploads, login flows
+
+fn lock(token: &str, owner: UserId, path: &str, expires_at: i64) -> Lock {
+    Lock {
+        token: token.into(),
+        owner,
+        path: path.into(),
+        depth_infinite: true,
+        exclusive: true,
+        owner_xml: "<D:href>me</D:href>".into(),
+        timeout_secs: 100,
+        expires_at,
+    }
+}
+
+async fn locks(store: Store) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    store.insert_lock(&lock("t-a", alice.id, "/a", NOW + 100)).await.unwrap();
+    store.insert_lock(&lock("t-a-x", alice.id, "/a/x", NOW + 100)).await.unwrap();
+    store
+        .insert_lock(&Lock { depth_infinite: false, exclusive: false, ..lock("t-ab", alice.id, "/ab", NOW + 100) })
+        .await
+        .unwrap();
+    store.insert_lock(&lock("t-old", alice.id, "/old", NOW - 1)).await.unwrap();
+    store.insert_lock(&lock("t-bob", bob.id, "/a", NOW + 100)).await.unwrap();
+    assert!(store.insert_lock(&lock("t-a", alice.id, "/dup", NOW + 100)).await.is_err(), "tokens are unique");
+
+    let mut active = store.active_locks(alice.id, NOW).await.unwrap();
+    active.sort_by(|x, y| x.token.cmp(&y.token));
+    assert_eq!(active.iter().map(|l| l.token.as_str()).collect::<Vec<_>>(), ["t-a", "t-a-x", "t-ab"]);
+    let ab = &active[2];
+    assert_eq!((ab.owner, ab.path.as_str(), ab.depth_infinite, ab.exclusive), (alice.id, "/ab", false, false));
+    assert_eq!((ab.owner_xml.as_str(), ab.timeout_secs, ab.expires_at), ("<D:href>me</D:href>", 100, NOW + 100));
+    // Expiry is relative to the time asked about.
+    assert_eq!(store.active_locks(alice.id, NOW + 100).await.unwrap().len(), 0);
+
+    store.refresh_lock("t-a", 500, NOW + 500).await.unwrap();
+    let refreshed = store.active_locks(alice.id, NOW + 200).await.unwrap();
+    assert_eq!(refreshed.len(), 1);
+    assert_eq!((refreshed[0].timeout_secs, refreshed[0].expires_at), (500, NOW + 500));
+
+    assert!(store.delete_lock("t-ab").await.unwrap());
+    assert!(!store.delete_lock("t-ab").await.unwrap());
+
+    store.insert_lock(&lock("t-ab2", alice.id, "/ab", NOW + 100)).await.unwrap();
+    store.delete_locks_under(alice.id, "/a").await.unwrap();
+    let left = store.active_locks(alice.id, NOW).await.unwrap();
+    assert_eq!(left.iter().map(|l| l.token.as_str()).collect::<Vec<_>>(), ["t-ab2"], "/ab is not under /a");
+    assert_eq!(store.active_locks(bob.id, NOW).await.unwrap().len(), 1, "other owners are untouched");
+    store.delete_locks_under(alice.id, "/").await.unwrap();
+    assert!(store.active_locks(alice.id, NOW).await.unwrap().is_empty());
+}
+
+async fn referenced_blocks(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let (f, _) = store.commit_file(&file(root.id, "f", 10, "file-block")).await.unwrap();
+    let (old, _) = store.commit_file(&file(root.id, "g", 3, "old-block")).await.unwrap();
+    store.commit_file(&file(root.id, "g", 4, "new-block")).await.unwrap();
+    let upload = store.create_upload(alice.id, "transfer", None, None, NOW).await.unwrap();
+    store.put_upload_chunk(upload.id, "00001", &[block("chunk-block", 7)], 7, NOW).await.unwrap();
+
+    let used = store.referenced_blocks().await.unwrap();
+    let find = |tag: &str| used.iter().find(|b| b.hash == block(tag, 0).hash).cloned();
+    let file_block = find("file-block").expect("file block referenced");
+    assert_eq!((file_block.len, file_block.node), (10, Some(f.id)));
+    assert_eq!(find("new-block").and_then(|b| b.node), Some(old.id));
+    assert!(find("old-block").is_none(), "a replaced version's blocks are not referenced");
+    let chunk = find("chunk-block").expect("upload chunk block referenced");
+    assert_eq!((chunk.len, chunk.node), (7, None));
+    assert_eq!(used.len(), 3);
+}
+
+async fn uploads(store: Store) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let root = store.root(alice.id).await.unwrap();
+    let session = store.create_upload(alice.id, "web-1", Some("/files/alice/big.bin"), Some(30), NOW).await.unwrap();
+    assert_eq!(session.owner, alice.id);
+    assert_eq!(session.destination.as_deref(), Some("/files/alice/big.bin"));
+    assert_eq!((session.total_length, session.created_at, session.updated_at), (Some(30), NOW, NOW));
+    assert!(matches!(store.create_upload(alice.id, "web-1", None, None, NOW).await, Err(MetaError::AlreadyExists(_))));
+    store.create_upload(bob.id, "web-1", None, None, NOW).await.unwrap();
+    store.create_upload(alice.id, "web-0", None, None, NOW).await.unwrap();
+    assert_eq!(store.upload(alice.id, "web-1").await.unwrap().map(|u| u.id), Some(session.id));
+    assert!(store.upload(alice.id, "nope").await.unwrap().is_none());
+    let listed = store.list_uploads(alice.id).await.unwrap();
+    assert_eq!(listed.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["web-0", "web-1"]);
+
+    store.put_upload_chunk(session.id, "00002", &[block("c2a", 5), block("c2b", 5)], 10, NOW + 1).await.unwrap();
+    store.put_upload_chunk(session.id, "00001", &[block("c1", 10)], 10, NOW + 2).await.unwrap();
+    store.put_upload_chunk(session.id, "00003", &[block("c3-old", 1)], 1, NOW + 3).await.unwrap();
+    // Same name again replaces the chunk and its blocks.
+    store.put_upload_chunk(session.id, "00003", &[block("c3", 10)], 10, NOW + 4).await.unwrap();
+    assert_eq!(store.upload(alice.id, "web-1").await.unwrap().unwrap().updated_at, NOW + 4);
+    assert!(matches!(
+        store.put_upload_chunk(999_999, "00001", &[block("x", 1)], 1, NOW).await,
+        Err(MetaError::NotFound(_))
+    ));
+
+    let chunks = store.upload_chunks(session.id).await.unwrap();
+    assert_eq!(
+        chunks.iter().map(|c| (c.name.as_str(), c.size)).collect::<Vec<_>>(),
+        [("00001", 10), ("00002", 10), ("00003", 10)]
+    );
+    assert_eq!(chunks[2].created_at, NOW + 4);
+    let blocks = store.upload_blocks(session.id).await.unwrap();
+    assert_eq!(
+        blocks,
+        vec![
+            ("00001".to_string(), block("c1", 10)),
+            ("00002".to_string(), block("c2a", 5)),
+            ("00002".to_string(), block("c2b", 5)),
+            ("00003".to_string(), block("c3", 10)),
+        ]
+    );
+
+    assert!(store.delete_upload_chunk(session.id, "00003").await.unwrap());
+    assert!(!store.delete_upload_chunk(session.id, "00003").await.unwrap());
+    assert_eq!(store.upload_blocks(session.id).await.unwrap().len(), 3);
+
+    // Finishing commits the file and removes the session with its chunks, atomically.
+    let mut commit = file(root.id, "big.bin", 20, "unused");
+    commit.blocks = blocks[..3].iter().map(|(_, block)| block.clone()).collect();
+    let (node, created) = store.finish_upload(session.id, &commit).await.unwrap();
+    assert!(created);
+    assert_eq!(node.size, 20);
+    assert_eq!(store.version_blocks(node.version.unwrap()).await.unwrap().len(), 3);
+    assert!(store.upload(alice.id, "web-1").await.unwrap().is_none());
+    assert!(store.upload_chunks(session.id).await.unwrap().is_empty());
+    assert!(store.upload_blocks(session.id).await.unwrap().is_empty());
+    assert_eq!(store.root(alice.id).await.unwrap().size, 20);
+
+    // A failing finish leaves the session in place.
+    let retry = store.create_upload(alice.id, "web-2", None, None, NOW).await.unwrap();
+    store.put_upload_chunk(retry.id, "1", &[block("r", 1)], 1, NOW).await.unwrap();
+    let mut absent = file(root.id, "big.bin", 1, "r");
+    absent.expect = Expect::Absent;
+    assert!(matches!(store.finish_upload(retry.id, &absent).await, Err(MetaError::PreconditionFailed)));
+    assert!(store.upload(alice.id, "web-2").await.unwrap().is_some());
+    assert_eq!(store.upload_blocks(retry.id).await.unwrap().len(), 1);
+
+    store.delete_upload(retry.id).await.unwrap();
+    assert!(store.upload(alice.id, "web-2").await.unwrap().is_none());
+
+    // Expiry by last activity.
+    let stale = store.create_upload(alice.id, "stale", None, None, NOW - 1000).await.unwrap();
+    store.put_upload_chunk(stale.id, "1", &[block("s", 1)], 1, NOW - 900).await.unwrap();
+    let fresh = store.create_upload(alice.id, "fresh", None, None, NOW - 1000).await.unwrap();
+    store.put_upload_chunk(fresh.id, "1", &[block("f", 1)], 1, NOW).await.unwrap();
+    // web-0 (alice) and web-1 (bob) were created at NOW.
+    assert_eq!(store.expire_uploads(NOW - 500).await.unwrap(), 1);
+    assert!(store.upload(alice.id, "stale").await.unwrap().is_none());
+    assert!(store.upload(alice.id, "fresh").await.unwrap().is_some());
+    assert!(store.upload_blocks(stale.id).await.unwrap().is_empty());
+    assert_eq!(store.expire_uploads(NOW + 1).await.unwrap(), 3);
+}
+
+fn flow(login_token: &str, poll_hash: &str, created_at: i64) -> LoginFlow {
+    LoginFlow {
+        login_token: login_token.into(),
+        poll_token_hash: poll_hash.into(),
+        form_token: format!("form-{login_token}"),
+        client_name: "Desktop client".into(),
+        user: None,
+        app_password: None,
+        created_at,
+    }
+}
+
+async fn login_flows(store: Store) {
+    let alice = user(&store, "alice").await;
+    store.insert_login_flow(&flow("login-1", "poll-1", NOW)).await.unwrap();
+    store.insert_login_flow(&flow("login-2", "poll-2", NOW - 1000)).await.unwrap();
+    assert!(store.insert_login_flow(&flow("login-1", "poll-3", NOW)).await.is_err());
+
+    let pending = store.login_flow("login-1").await.unwrap().expect("flow");
+    assert_eq!((pending.form_token.as_str(), pending.client_name.as_str()), ("form-login-1", "Desktop client"));
+    assert_eq!((pending.user, pending.app_password.clone(), pending.created_at), (None, None, NOW));
+    assert!(store.login_flow("unknown").await.unwrap().is_none());
+
+    // Pending flows are not handed out, and stay.
+    assert!(store.take_login_flow("poll-1").await.unwrap().is_none());
+    assert!(store.login_flow("login-1").await.unwrap().is_some());
+
+    assert!(store.grant_login_flow("login-1", alice.id, "app-secret").await.unwrap());
+    assert!(!store.grant_login_flow("login-1", alice.id, "other").await.unwrap(), "granted once");
+    assert!(!store.grant_login_flow("unknown", alice.id, "other").await.unwrap());
+    let granted = store.login_flow("login-1").await.unwrap().unwrap();
+    assert_eq!((granted.user, granted.app_password.as_deref()), (Some(alice.id), Some("app-secret")));
+
+    let taken = store.take_login_flow("poll-1").await.unwrap().expect("granted flow");
+    assert_eq!((taken.user, taken.app_password.as_deref()), (Some(alice.id), Some("app-secret")));
+    assert!(store.take_login_flow("poll-1").await.unwrap().is_none(), "taken once");
+    assert!(store.login_flow("login-1").await.unwrap().is_none());
+
+    assert_eq!(store.expire_login_flows(NOW - 500).await.unwrap(), 1);
+    assert!(store.login_flow("login-2").await.unwrap().is_none());
+}
+
+async fn inline_blocks(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let mut commit = file(root.id, "small", 3, "inline");
+    commit.inline_blocks = vec![InlineBlock { hash: block("inline", 3).hash, data: b"abc".to_vec() }];
+    let (small, _) = store.commit_file(&commit).await.unwrap();
+    // The same block again (another file) is fine.
+    commit.name = "small2".into();
+    let (small2, _) = store.commit_file(&commit).await.unwrap();
+    assert_eq!(store.inline_block(&block("inline", 3).hash).await.unwrap().as_deref(), Some(&b"abc"[..]));
+    assert!(store.inline_block("unknown").await.unwrap().is_none());
+
+    assert_eq!(store.collect_inline_garbage().await.unwrap(), 0);
+    store.delete_node(small.id).await.unwrap();
+    assert_eq!(store.collect_inline_garbage().await.unwrap(), 0, "still used by small2");
+    store.delete_node(small2.id).await.unwrap();
+    assert_eq!(store.collect_inline_garbage().await.unwrap(), 1);
+    assert!(store.inline_block(&block("inline", 3).hash).await.unwrap().is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// concurrency (two handles = two nodes on one database)
+
+const WRITERS: usize = 20;
+
+fn pick(first: &Store, second: &Store, i: usize) -> Store {
+    if i % 2 == 0 {
+        first.clone()
+    } else {
+        second.clone()
+    }
+}
+
+async fn concurrent_commits_same_path(first: Store, second: Store) {
+    let alice = user(&first, "alice").await;
+    let root = first.root(alice.id).await.unwrap();
+    let docs = folder(&first, root.id, "docs").await;
+    let mut tasks = Vec::new();
+    for i in 0..WRITERS {
+        let store = pick(&first, &second, i);
+        let commit = file(docs.id, "same.txt", i as i64 + 1, &format!("w{i}"));
+        tasks.push(tokio::spawn(async move { store.commit_file(&commit).await }));
+    }
+    let mut created = 0;
+    let mut ids = Vec::new();
+    for task in tasks {
+        let (node, was_created) = task.await.unwrap().expect("every writer succeeds");
+        created += usize::from(was_created);
+        ids.push(node.id);
+    }
+    assert_eq!(created, 1, "exactly one writer created the file");
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "all writers wrote the same node");
+    let children = first.children(docs.id).await.unwrap();
+    assert_eq!(children.len(), 1);
+    let blocks = first.version_blocks(children[0].version.unwrap()).await.unwrap();
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].len, children[0].size, "the visible version is one writer's, whole");
+    assert_eq!(assert_sizes_consistent(&first, root.id).await, children[0].size);
+    assert_eq!(first.root(alice.id).await.unwrap().size, children[0].size);
+}
+
+async fn concurrent_create_folder(first: Store, second: Store) {
+    let alice = user(&first, "alice").await;
+    let root = first.root(alice.id).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..WRITERS {
+        let store = pick(&first, &second, i);
+        tasks.push(tokio::spawn(async move { store.create_folder(root.id, "dup", NOW).await }));
+    }
+    let mut made = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(_) => made += 1,
+            Err(MetaError::AlreadyExists(_)) => {}
+            Err(error) => panic!("unexpected error: {error}"),
+        }
+    }
+    assert_eq!(made, 1, "exactly one folder is created");
+    assert_eq!(names(&second.children(root.id).await.unwrap()), ["dup"]);
+}
+
+async fn concurrent_commits_if_match(first: Store, second: Store) {
+    let alice = user(&first, "alice").await;
+    let root = first.root(alice.id).await.unwrap();
+    let (original, _) = first.commit_file(&file(root.id, "doc", 1, "orig")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..WRITERS {
+        let store = pick(&first, &second, i);
+        let mut commit = file(root.id, "doc", i as i64 + 2, &format!("w{i}"));
+        commit.expect = Expect::Etag(original.etag.clone());
+        tasks.push(tokio::spawn(async move { store.commit_file(&commit).await }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok((node, _)) => winners.push(node),
+            Err(MetaError::PreconditionFailed) => {}
+            Err(error) => panic!("unexpected error: {error}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one If-Match writer wins");
+    let now = node(&first, original.id).await;
+    assert_eq!((now.size, now.etag.clone()), (winners[0].size, winners[0].etag.clone()));
+    assert_eq!(first.root(alice.id).await.unwrap().size, now.size);
+}
+
+async fn concurrent_commits_many_paths(first: Store, second: Store) {
+    let alice = user(&first, "alice").await;
+    let root = first.root(alice.id).await.unwrap();
+    let a = folder(&first, root.id, "a").await;
+    let b = folder(&first, a.id, "b").await;
+    let c = folder(&first, root.id, "c").await;
+    let mut tasks = Vec::new();
+    for i in 0..WRITERS * 2 {
+        let store = pick(&first, &second, i);
+        let parent = [root.id, a.id, b.id, c.id][i % 4];
+        let commit = file(parent, &format!("f{}", i % 10), i as i64 + 1, &format!("w{i}"));
+        let mover = i % 7 == 0;
+        tasks.push(tokio::spawn(async move {
+            store.commit_file(&commit).await?;
+            if mover {
+                // Structure changes interleave with the commits.
+                let made = store.create_folder(parent, &format!("dir{i}"), NOW).await?;
+                store.delete_node(made.id).await?;
+            }
+            Ok::<_, MetaError>(())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("writer succeeds");
+    }
+    let total = assert_sizes_consistent(&first, root.id).await;
+    assert_eq!(first.root(alice.id).await.unwrap().size, total);
+    let file_count: usize = {
+        let mut count = 0;
+        for parent in [root.id, a.id, b.id, c.id] {
+            count += first.children(parent).await.unwrap().iter().filter(|n| !n.is_dir).count();
+        }
+        count
+    };
+    // i % 4 and i % 10 repeat together every lcm(4, 10) = 20 writers.
+    assert_eq!(file_count, 20, "each (folder, name) pair exists once");
+}
+
+#[test]
+fn database_url_is_replaced() {
+    assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/test", "x"), "postgres://postgres@127.0.0.1:5432/x");
+    assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+}
+
+#[tokio::test]
+async fn unknown_scheme_is_rejected() {
+    match hafen_meta::open("mysql://user:secret@localhost/db").await {
+        Err(MetaError::InvalidUrl(message)) => {
+            assert!(message.contains("sqlite://") && message.contains("postgres://"), "{message}");
+            assert!(!message.contains("secret"), "the password is not echoed: {message}");
+        }
+        Err(error) => panic!("unexpected error {error}"),
+        Ok(_) => panic!("mysql:// must be rejected"),
+    }
+}
