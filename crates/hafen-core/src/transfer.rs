@@ -12,7 +12,7 @@ use crate::{unix_now, Core, CoreError, CoreResult, PutOptions, PutOutcome, TreeP
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use hafen_blob::{BlobStore, BlockHash};
-use hafen_meta::{BlockRef, Expect, FileCommit, InlineBlock, MetaStore, Node, User};
+use hafen_meta::{BlockRef, FileCommit, InlineBlock, MetaStore, Node, User};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -192,14 +192,7 @@ impl Core {
         }
         // Conditions are checked now, to spare the upload, and again in the commit.
         let expect = options.expectation();
-        let satisfied = match (&expect, &existing) {
-            (Expect::Anything, _) => true,
-            (Expect::Absent, found) => found.is_none(),
-            (Expect::Present, found) => found.is_some(),
-            (Expect::Etag(tag), Some(node)) => &node.etag == tag,
-            (Expect::Etag(_), None) => false,
-        };
-        if !satisfied {
+        if !expect.holds_for(existing.as_ref()) {
             return Err(CoreError::PreconditionFailed(format!("precondition failed for {}", path.to_key())));
         }
         let change = if existing.is_some() { Change::Content } else { Change::Membership };

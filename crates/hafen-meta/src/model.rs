@@ -77,6 +77,19 @@ pub enum Expect {
     Etag(String),
 }
 
+impl Expect {
+    /// Whether the current file at the name (if any) satisfies this expectation.
+    pub fn holds_for(&self, existing: Option<&Node>) -> bool {
+        match (self, existing) {
+            (Expect::Anything, _) => true,
+            (Expect::Absent, found) => found.is_none(),
+            (Expect::Present, found) => found.is_some(),
+            (Expect::Etag(tag), Some(node)) => &node.etag == tag,
+            (Expect::Etag(_), None) => false,
+        }
+    }
+}
+
 /// A new file version to make visible.
 #[derive(Debug, Clone)]
 pub struct FileCommit {

@@ -334,14 +334,7 @@ impl SqliteStore {
                 return Err(MetaError::Conflict("a folder of that name exists".into()));
             }
         }
-        let satisfied = match (&commit.expect, &existing) {
-            (Expect::Anything, _) => true,
-            (Expect::Absent, existing) => existing.is_none(),
-            (Expect::Present, existing) => existing.is_some(),
-            (Expect::Etag(etag), Some(node)) => &node.etag == etag,
-            (Expect::Etag(_), None) => false,
-        };
-        if !satisfied {
+        if !commit.expect.holds_for(existing.as_ref()) {
             return Err(MetaError::PreconditionFailed);
         }
         let old_size = existing.as_ref().map_or(0, |node| node.size);
