@@ -155,7 +155,10 @@ impl PostgresStore {
     /// Connects to the database named by `url` (`postgres://…` or `postgresql://…`) and applies
     /// pending migrations (concurrent starts are serialised by the migrator's advisory lock).
     pub async fn open(url: &str) -> MetaResult<PostgresStore> {
-        let options = PgConnectOptions::from_str(url).map_err(|error| MetaError::InvalidUrl(error.to_string()))?;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|error| MetaError::InvalidUrl(error.to_string()))?
+            // The migrator's `CREATE TABLE IF NOT EXISTS` notices would be logged at every start.
+            .options([("client_min_messages", "warning")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
@@ -367,14 +370,7 @@ impl PostgresStore {
                 return Err(MetaError::Conflict("a folder of that name exists".into()));
             }
         }
-        let satisfied = match (&commit.expect, &existing) {
-            (Expect::Anything, _) => true,
-            (Expect::Absent, existing) => existing.is_none(),
-            (Expect::Present, existing) => existing.is_some(),
-            (Expect::Etag(etag), Some(node)) => &node.etag == etag,
-            (Expect::Etag(_), None) => false,
-        };
-        if !satisfied {
+        if !commit.expect.holds_for(existing.as_ref()) {
             return Err(MetaError::PreconditionFailed);
         }
         let old_size = existing.as_ref().map_or(0, |node| node.size);

@@ -912,12 +912,9 @@ async fn inline_blocks(store: Store) {
 
 const WRITERS: usize = 20;
 
+/// Alternates the writers between the two handles.
 fn pick(first: &Store, second: &Store, i: usize) -> Store {
-    if i % 2 == 0 {
-        first.clone()
-    } else {
-        second.clone()
-    }
+    [first, second][i % 2].clone()
 }
 
 async fn concurrent_commits_same_path(first: Store, second: Store) {

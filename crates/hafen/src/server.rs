@@ -10,7 +10,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Opens the embedded stores in `data` (SQLite metadata, local-disk blocks).
+/// Opens the stores: blocks on local disk in `data`; metadata in SQLite (`data/hafen.db`) unless
+/// `HAFEN_DATABASE_URL` names another database (e.g. `postgres://…`).
 pub async fn open_core(data: &Path) -> anyhow::Result<Arc<Core>> {
     std::fs::create_dir_all(data).with_context(|| format!("cannot create data directory {}", data.display()))?;
     let url = match std::env::var("HAFEN_DATABASE_URL") {
