@@ -32,13 +32,20 @@ async fn ensure_admin(core: &Core) -> anyhow::Result<()> {
         Ok(password) if !password.is_empty() => (password, false),
         _ => (hafen_core::random_secret(20), true),
     };
-    core.create_account(NewAccount {
-        name: "admin".into(),
-        password: password.clone(),
-        is_admin: true,
-        ..NewAccount::default()
-    })
-    .await?;
+    let created = core
+        .create_account(NewAccount {
+            name: "admin".into(),
+            password: password.clone(),
+            is_admin: true,
+            ..NewAccount::default()
+        })
+        .await;
+    match created {
+        Ok(_) => {}
+        // Another node sharing the database created it first.
+        Err(hafen_core::CoreError::Conflict(_)) => return Ok(()),
+        Err(error) => return Err(error.into()),
+    }
     if generated {
         println!("created account admin with one-time password: {password}");
     } else {
