@@ -102,14 +102,19 @@ impl Core {
         request: LockRequest,
         tokens: &[String],
     ) -> CoreResult<LockResult> {
-        let locks = self.meta.active_locks(user.id, unix_now()).await?;
-        let conflicting = locks.iter().any(|lock| {
-            let applies =
-                lock_covers(lock, path) || (request.depth_infinite && TreePath::from_key(&lock.path).is_within(path));
-            applies && (lock.exclusive || request.exclusive)
-        });
-        if conflicting {
-            return Err(CoreError::Locked(format!("{} is already locked", path.to_key())));
+        let (exclusive, depth_infinite) = (request.exclusive, request.depth_infinite);
+        let conflicts = |locks: &[Lock]| {
+            locks.iter().any(|lock| {
+                let applies =
+                    lock_covers(lock, path) || (depth_infinite && TreePath::from_key(&lock.path).is_within(path));
+                applies && (lock.exclusive || exclusive)
+            })
+        };
+        let already_locked = || CoreError::Locked(format!("{} is already locked", path.to_key()));
+        // Checked first so that a refused LOCK does not create an empty file, and again
+        // atomically with the insert, against other nodes.
+        if conflicts(&self.meta.active_locks(user.id, unix_now()).await?) {
+            return Err(already_locked());
         }
         let created = match self.resolve(user, path).await? {
             Some(_) => false,
@@ -129,7 +134,9 @@ impl Core {
             timeout_secs,
             expires_at: unix_now() + timeout_secs,
         };
-        self.meta.insert_lock(&lock).await?;
+        if !self.meta.insert_lock(&lock, &conflicts).await? {
+            return Err(already_locked());
+        }
         Ok(LockResult { lock, created })
     }
 

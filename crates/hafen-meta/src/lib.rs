@@ -99,7 +99,14 @@ pub trait MetaStore: Send + Sync + 'static {
     // ---- locks ----
     /// All unexpired locks in the owner's tree (expired ones are purged).
     async fn active_locks(&self, owner: UserId, now: i64) -> MetaResult<Vec<Lock>>;
-    async fn insert_lock(&self, lock: &Lock) -> MetaResult<()>;
+    /// Inserts `lock` unless `conflicts`, given the owner's active locks, says it conflicts;
+    /// the check and the insert are one transaction, serialised per owner across all nodes.
+    /// Returns whether the lock was granted.
+    async fn insert_lock(
+        &self,
+        lock: &Lock,
+        conflicts: &(dyn for<'l> Fn(&'l [Lock]) -> bool + Send + Sync),
+    ) -> MetaResult<bool>;
     async fn refresh_lock(&self, token: &str, timeout_secs: i64, expires_at: i64) -> MetaResult<()>;
     async fn delete_lock(&self, token: &str) -> MetaResult<bool>;
     /// Removes the locks rooted at `path` or below it.

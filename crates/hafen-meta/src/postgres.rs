@@ -809,12 +809,23 @@ impl MetaStore for PostgresStore {
         rows.iter().map(|row| Ok(lock_from_row(row)?)).collect()
     }
 
-    async fn insert_lock(&self, lock: &Lock) -> MetaResult<()> {
+    async fn insert_lock(
+        &self,
+        lock: &Lock,
+        conflicts: &(dyn for<'l> Fn(&'l [Lock]) -> bool + Send + Sync),
+    ) -> MetaResult<bool> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM locks WHERE expires_at <= $1")
-            .bind(lock.expires_at - lock.timeout_secs)
-            .execute(&mut *tx)
+        Self::lock_owner(&mut tx, lock.owner).await?;
+        let now = lock.expires_at - lock.timeout_secs;
+        sqlx::query("DELETE FROM locks WHERE expires_at <= $1").bind(now).execute(&mut *tx).await?;
+        let rows = sqlx::query(&format!("SELECT {LOCK_COLUMNS} FROM locks WHERE owner_id = $1"))
+            .bind(lock.owner.0)
+            .fetch_all(&mut *tx)
             .await?;
+        let active = rows.iter().map(lock_from_row).collect::<Result<Vec<_>, _>>()?;
+        if conflicts(&active) {
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO locks (token, owner_id, path, depth_infinite, exclusive, owner_xml, timeout_secs, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -830,7 +841,7 @@ impl MetaStore for PostgresStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn refresh_lock(&self, token: &str, timeout_secs: i64, expires_at: i64) -> MetaResult<()> {

@@ -238,7 +238,7 @@ async fn users(store: Store) {
     let docs = folder(&store, root.id, "docs").await;
     store.commit_file(&file(docs.id, "a.txt", 5, "a")).await.unwrap();
     store.add_app_password(bob.id, "phone", "token-bob", NOW).await.unwrap();
-    store.insert_lock(&lock("bob-lock", bob.id, "/docs", NOW + 100)).await.unwrap();
+    store.insert_lock(&lock("bob-lock", bob.id, "/docs", NOW + 100), &|_| false).await.unwrap();
     store.delete_user(bob.id).await.unwrap();
     assert!(store.user_by_name("bob").await.unwrap().is_none());
     assert!(matches!(store.root(bob.id).await, Err(MetaError::NotFound(_))));
@@ -704,15 +704,25 @@ fn lock(token: &str, owner: UserId, path: &str, expires_at: i64) -> Lock {
 async fn locks(store: Store) {
     let alice = user(&store, "alice").await;
     let bob = user(&store, "bob").await;
-    store.insert_lock(&lock("t-a", alice.id, "/a", NOW + 100)).await.unwrap();
-    store.insert_lock(&lock("t-a-x", alice.id, "/a/x", NOW + 100)).await.unwrap();
+    store.insert_lock(&lock("t-a", alice.id, "/a", NOW + 100), &|_| false).await.unwrap();
+    store.insert_lock(&lock("t-a-x", alice.id, "/a/x", NOW + 100), &|_| false).await.unwrap();
     store
-        .insert_lock(&Lock { depth_infinite: false, exclusive: false, ..lock("t-ab", alice.id, "/ab", NOW + 100) })
+        .insert_lock(
+            &Lock { depth_infinite: false, exclusive: false, ..lock("t-ab", alice.id, "/ab", NOW + 100) },
+            &|_| false,
+        )
         .await
         .unwrap();
-    store.insert_lock(&lock("t-old", alice.id, "/old", NOW - 1)).await.unwrap();
-    store.insert_lock(&lock("t-bob", bob.id, "/a", NOW + 100)).await.unwrap();
-    assert!(store.insert_lock(&lock("t-a", alice.id, "/dup", NOW + 100)).await.is_err(), "tokens are unique");
+    store.insert_lock(&lock("t-old", alice.id, "/old", NOW - 1), &|_| false).await.unwrap();
+    store.insert_lock(&lock("t-bob", bob.id, "/a", NOW + 100), &|_| false).await.unwrap();
+    assert!(
+        store.insert_lock(&lock("t-a", alice.id, "/dup", NOW + 100), &|_| false).await.is_err(),
+        "tokens are unique"
+    );
+    let refused =
+        store.insert_lock(&lock("t-refused", alice.id, "/a", NOW + 100), &|active| !active.is_empty()).await.unwrap();
+    assert!(!refused, "a conflicting lock must not be granted");
+    assert!(!store.active_locks(alice.id, NOW).await.unwrap().iter().any(|l| l.token == "t-refused"));
 
     let mut active = store.active_locks(alice.id, NOW).await.unwrap();
     active.sort_by(|x, y| x.token.cmp(&y.token));
@@ -731,7 +741,7 @@ async fn locks(store: Store) {
     assert!(store.delete_lock("t-ab").await.unwrap());
     assert!(!store.delete_lock("t-ab").await.unwrap());
 
-    store.insert_lock(&lock("t-ab2", alice.id, "/ab", NOW + 100)).await.unwrap();
+    store.insert_lock(&lock("t-ab2", alice.id, "/ab", NOW + 100), &|_| false).await.unwrap();
     store.delete_locks_under(alice.id, "/a").await.unwrap();
     let left = store.active_locks(alice.id, NOW).await.unwrap();
     assert_eq!(left.iter().map(|l| l.token.as_str()).collect::<Vec<_>>(), ["t-ab2"], "/ab is not under /a");
