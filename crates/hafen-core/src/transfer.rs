@@ -27,7 +27,8 @@ pub struct ByteRange {
 /// An opened file version, ready to stream.
 pub struct FileContent {
     pub node: Node,
-    blocks: Vec<BlockRef>,
+    /// The blocks in order, with the data of inline blocks already loaded.
+    blocks: Vec<(BlockRef, Option<Bytes>)>,
     stores: BlockSource,
 }
 
@@ -40,16 +41,20 @@ pub(crate) struct BlockSource {
 
 impl BlockSource {
     /// Reads a block and verifies its BLAKE3 hash; small blocks are looked up inline first.
-    pub(crate) async fn read(&self, hash: &str, len: i64) -> CoreResult<Bytes> {
+    /// `loaded` is the inline data when the caller already has it.
+    pub(crate) async fn read(&self, hash: &str, len: i64, loaded: Option<Bytes>) -> CoreResult<Bytes> {
         let parsed = BlockHash::parse(hash).ok_or_else(|| CoreError::Corrupt(format!("invalid block hash {hash}")))?;
-        if len <= INLINE_MAX as i64 {
-            if let Some(data) = self.meta.inline_block(hash).await? {
-                if BlockHash::of(&data) != parsed {
-                    tracing::error!(block = hash, "inline block failed verification");
-                    return Err(CoreError::Corrupt(format!("block {hash} failed verification")));
-                }
-                return Ok(Bytes::from(data));
+        let inline = match loaded {
+            Some(data) => Some(data),
+            None if len <= INLINE_MAX as i64 => self.meta.inline_block(hash).await?.map(Bytes::from),
+            None => None,
+        };
+        if let Some(data) = inline {
+            if BlockHash::of(&data) != parsed {
+                tracing::error!(block = hash, "inline block failed verification");
+                return Err(CoreError::Corrupt(format!("block {hash} failed verification")));
             }
+            return Ok(data);
         }
         self.blobs.get(&parsed).await.map_err(|error| {
             tracing::error!(%error, "block verification failed");
@@ -277,7 +282,13 @@ impl Core {
             return Err(CoreError::NotAllowed(format!("{} is a folder", node.name)));
         }
         let blocks = match node.version {
-            Some(version) => self.meta.version_blocks(version).await?,
+            Some(version) => self
+                .meta
+                .version_content(version)
+                .await?
+                .into_iter()
+                .map(|(block, data)| (block, data.map(Bytes::from)))
+                .collect(),
             None => Vec::new(),
         };
         Ok(FileContent { node, blocks, stores: self.block_source() })
@@ -296,25 +307,26 @@ impl FileContent {
         // (hash, length, slice within the block) for each block overlapping the range.
         let mut pieces = Vec::new();
         let mut offset = 0u64;
-        for block in &self.blocks {
+        for (block, loaded) in &self.blocks {
             let block_end = offset + block.len as u64;
             if block_end > range.start && offset < range.end {
                 let from = range.start.saturating_sub(offset) as usize;
                 let to = (range.end.min(block_end) - offset) as usize;
-                pieces.push((block.hash.clone(), block.len, from, to));
+                pieces.push((block.hash.clone(), block.len, loaded.clone(), from, to));
             }
             offset = block_end;
         }
         let stores = self.stores.clone();
+        let mut pieces = pieces.into_iter();
         let mut first = None;
-        if let Some((hash, len, from, to)) = pieces.first() {
-            first = Some(stores.read(hash, *len).await?.slice(*from..*to));
+        if let Some((hash, len, loaded, from, to)) = pieces.next() {
+            first = Some(stores.read(&hash, len, loaded).await?.slice(from..to));
         }
         // One block is read and verified ahead while the previous one is being sent.
-        let rest = futures_util::stream::iter(pieces.into_iter().skip(1))
-            .map(move |(hash, len, from, to)| {
+        let rest = futures_util::stream::iter(pieces)
+            .map(move |(hash, len, loaded, from, to)| {
                 let stores = stores.clone();
-                async move { Ok(stores.read(&hash, len).await?.slice(from..to)) }
+                async move { Ok(stores.read(&hash, len, loaded).await?.slice(from..to)) }
             })
             .buffered(2);
         Ok(futures_util::stream::iter(first.map(Ok)).chain(rest))

@@ -90,6 +90,8 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn copy_node(&self, request: &CopyRequest) -> MetaResult<Node>;
     async fn set_mtime(&self, id: NodeId, mtime: i64) -> MetaResult<Node>;
     async fn version_blocks(&self, version: VersionId) -> MetaResult<Vec<BlockRef>>;
+    /// The version's blocks with the data of those stored inline, in one query (downloads).
+    async fn version_content(&self, version: VersionId) -> MetaResult<Vec<(BlockRef, Option<Vec<u8>>)>>;
 
     // ---- dead properties ----
     async fn dead_props(&self, node: NodeId) -> MetaResult<Vec<DeadProp>>;

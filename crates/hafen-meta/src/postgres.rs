@@ -561,26 +561,24 @@ impl MetaStore for PostgresStore {
     }
 
     async fn resolve(&self, owner: UserId, names: &[String]) -> MetaResult<Vec<Node>> {
-        let mut connection = self.pool.acquire().await?;
-        let root = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE owner_id = $1 AND parent_id IS NULL"))
-            .bind(owner.0)
-            .fetch_optional(&mut *connection)
-            .await?
-            .ok_or_else(|| MetaError::NotFound("root folder".into()))?;
-        let mut chain = vec![node_from_row(&root)?];
-        for name in names {
-            let parent = chain[chain.len() - 1].id;
-            let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = $1 AND name = $2"))
-                .bind(parent.0)
-                .bind(name)
-                .fetch_optional(&mut *connection)
-                .await?;
-            match row {
-                Some(row) => chain.push(node_from_row(&row)?),
-                None => break,
-            }
+        // One query for the whole path: a recursive walk taking the next name from the array.
+        let columns = NODE_COLUMNS.split(", ").map(|column| format!("nodes.{column}")).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(&format!(
+            "WITH RECURSIVE walk(depth, id) AS ( \
+               SELECT 0, id FROM nodes WHERE owner_id = $1 AND parent_id IS NULL \
+               UNION ALL \
+               SELECT walk.depth + 1, n.id FROM walk \
+                 JOIN nodes n ON n.parent_id = walk.id AND n.name = ($2::text[])[walk.depth + 1]) \
+             SELECT {columns} FROM walk JOIN nodes ON nodes.id = walk.id ORDER BY walk.depth"
+        ))
+        .bind(owner.0)
+        .bind(names)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Err(MetaError::NotFound("root folder".into()));
         }
-        Ok(chain)
+        Ok(rows.iter().map(node_from_row).collect::<Result<_, _>>()?)
     }
 
     async fn children(&self, parent: NodeId) -> MetaResult<Vec<Node>> {
@@ -746,6 +744,19 @@ impl MetaStore for PostgresStore {
             Some(row) => Ok(node_from_row(&row)?),
             None => Err(MetaError::NotFound("node".into())),
         }
+    }
+
+    async fn version_content(&self, version: VersionId) -> MetaResult<Vec<(BlockRef, Option<Vec<u8>>)>> {
+        let rows = sqlx::query(
+            "SELECT b.hash AS hash, b.len AS len, i.data AS data FROM version_blocks b \
+             LEFT JOIN inline_blocks i ON i.hash = b.hash WHERE b.version_id = $1 ORDER BY b.seq",
+        )
+        .bind(version.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((BlockRef { hash: row.try_get("hash")?, len: row.try_get("len")? }, row.try_get("data")?)))
+            .collect()
     }
 
     async fn version_blocks(&self, version: VersionId) -> MetaResult<Vec<BlockRef>> {

@@ -64,6 +64,11 @@ struct PendingCommit {
 }
 
 const NODE_COLUMNS: &str = "id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, version_id, checksum";
+/// `NODE_COLUMNS` qualified with a table name (for joins); the result columns keep their names.
+fn qualified_node_columns(table: &str) -> String {
+    NODE_COLUMNS.split(", ").map(|column| format!("{table}.{column}")).collect::<Vec<_>>().join(", ")
+}
+
 const USER_COLUMNS: &str = "id, name, display_name, email, password_hash, quota, is_admin, created_at";
 
 fn node_from_row(row: &SqliteRow) -> Result<Node, sqlx::Error> {
@@ -573,26 +578,27 @@ impl MetaStore for SqliteStore {
     }
 
     async fn resolve(&self, owner: UserId, names: &[String]) -> MetaResult<Vec<Node>> {
-        let mut connection = self.read.acquire().await?;
-        let root = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE owner_id = ? AND parent_id IS NULL"))
-            .bind(owner.0)
-            .fetch_optional(&mut *connection)
-            .await?
-            .ok_or_else(|| MetaError::NotFound("root folder".into()))?;
-        let mut chain = vec![node_from_row(&root)?];
-        for name in names {
-            let parent = chain[chain.len() - 1].id;
-            let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? AND name = ?"))
-                .bind(parent.0)
-                .bind(name)
-                .fetch_optional(&mut *connection)
-                .await?;
-            match row {
-                Some(row) => chain.push(node_from_row(&row)?),
-                None => break,
-            }
+        // One query for the whole path: a recursive walk that takes the next name from the
+        // JSON array at each depth and stops where a name is missing.
+        let names_json = serde_json::to_string(names).map_err(|error| MetaError::Commit(error.to_string()))?;
+        let rows = sqlx::query(&format!(
+            "WITH RECURSIVE walk(depth, id) AS ( \
+               SELECT 0, id FROM nodes WHERE owner_id = ? AND parent_id IS NULL \
+               UNION ALL \
+               SELECT walk.depth + 1, n.id FROM walk \
+                 JOIN json_each(?) AS step ON step.key = walk.depth \
+                 JOIN nodes n ON n.parent_id = walk.id AND n.name = step.value) \
+             SELECT {} FROM walk JOIN nodes ON nodes.id = walk.id ORDER BY walk.depth",
+            qualified_node_columns("nodes")
+        ))
+        .bind(owner.0)
+        .bind(names_json)
+        .fetch_all(&self.read)
+        .await?;
+        if rows.is_empty() {
+            return Err(MetaError::NotFound("root folder".into()));
         }
-        Ok(chain)
+        Ok(rows.iter().map(node_from_row).collect::<Result<_, _>>()?)
     }
 
     async fn children(&self, parent: NodeId) -> MetaResult<Vec<Node>> {
@@ -776,6 +782,19 @@ impl MetaStore for SqliteStore {
             Some(row) => Ok(node_from_row(&row)?),
             None => Err(MetaError::NotFound("node".into())),
         }
+    }
+
+    async fn version_content(&self, version: VersionId) -> MetaResult<Vec<(BlockRef, Option<Vec<u8>>)>> {
+        let rows = sqlx::query(
+            "SELECT b.hash AS hash, b.len AS len, i.data AS data FROM version_blocks b \
+             LEFT JOIN inline_blocks i ON i.hash = b.hash WHERE b.version_id = ? ORDER BY b.seq",
+        )
+        .bind(version.0)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((BlockRef { hash: row.try_get("hash")?, len: row.try_get("len")? }, row.try_get("data")?)))
+            .collect()
     }
 
     async fn version_blocks(&self, version: VersionId) -> MetaResult<Vec<BlockRef>> {
