@@ -6,7 +6,7 @@
 //! of (login, secret) — the key is random per process, so the digest reveals nothing — to the
 //! account and the password hash it was verified against; a password change invalidates it.
 
-use crate::{unix_now, Core, CoreError, CoreResult};
+use crate::{throttle, unix_now, Core, CoreError, CoreResult};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use hafen_meta::{NewUser, User};
@@ -155,26 +155,38 @@ impl Core {
 
     /// Checks Basic credentials (account password or app password), with throttling.
     pub async fn authenticate(&self, login: &str, secret: &str, client: IpAddr) -> CoreResult<AuthOutcome> {
-        if let Some(wait) = self.throttle.check(login, client) {
-            tracing::warn!(account = login, %client, "login throttled");
-            return Err(CoreError::Throttled { retry_after_secs: wait.as_secs().max(1) });
+        let now = unix_now();
+        let address = client.to_string();
+        let user = self.meta.user_by_name(login).await?;
+        // The throttle is only looked up for accounts with recent failures (or unknown ones):
+        // the user row, read anyway, says so, which keeps the common case at one query.
+        let recently_failed = user
+            .as_ref()
+            .map_or(true, |user| user.last_failed_login.is_some_and(|at| now - at < throttle::FORGET_AFTER_SECS));
+        if recently_failed {
+            let blocked_until = self.meta.login_blocked_until(login, &address).await?;
+            if blocked_until > now {
+                tracing::warn!(account = login, %client, "login throttled");
+                return Err(CoreError::Throttled { retry_after_secs: (blocked_until - now).max(1) as u64 });
+            }
         }
-        match self.verify_credentials(login, secret).await? {
+        match self.verify_credentials(user, login, secret).await? {
             Some(user) => {
-                self.throttle.record_success(login, client);
+                if recently_failed {
+                    self.meta.clear_login_failures(login, &address).await?;
+                }
                 Ok(AuthOutcome::Authenticated(user))
             }
             None => {
-                self.throttle.record_failure(login, client);
+                self.meta.record_login_failure(login, &address, now, &throttle::backoff_secs).await?;
                 tracing::warn!(account = login, %client, "login failed");
                 Ok(AuthOutcome::Denied)
             }
         }
     }
 
-    async fn verify_credentials(&self, login: &str, secret: &str) -> CoreResult<Option<User>> {
+    async fn verify_credentials(&self, user: Option<User>, login: &str, secret: &str) -> CoreResult<Option<User>> {
         let digest = self.auth_cache.digest(login, secret);
-        let user = self.meta.user_by_name(login).await?;
         if let Some(user) = &user {
             let cached = self.auth_cache.entries.lock().ok().and_then(|entries| entries.get(&digest).cloned());
             if let Some((name, hash, at)) = cached {

@@ -41,18 +41,12 @@ pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
 pub struct Core {
     meta: Arc<dyn MetaStore>,
     blobs: Arc<dyn BlobStore>,
-    throttle: throttle::LoginThrottle,
     auth_cache: accounts::AuthCache,
 }
 
 impl Core {
     pub fn new(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>) -> Arc<Core> {
-        Arc::new(Core {
-            meta,
-            blobs,
-            throttle: throttle::LoginThrottle::default(),
-            auth_cache: accounts::AuthCache::default(),
-        })
+        Arc::new(Core { meta, blobs, auth_cache: accounts::AuthCache::default() })
     }
 
     pub(crate) fn block_source(&self) -> transfer::BlockSource {

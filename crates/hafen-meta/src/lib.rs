@@ -123,6 +123,23 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Deletes inline blocks no version references any more; returns how many.
     async fn collect_inline_garbage(&self) -> MetaResult<u64>;
 
+    // ---- login throttling (shared by all nodes) ----
+    /// Until when (seconds since the epoch) logins to `account` from `address` are refused:
+    /// the later of the per-address and the account-wide block; 0 when not blocked.
+    async fn login_blocked_until(&self, account: &str, address: &str) -> MetaResult<i64>;
+    /// Counts a failed login for (account, address) and for the account over all addresses;
+    /// `backoff(failures, account_wide)` gives the seconds to block after that many failures.
+    /// Also stamps `users.last_failed_login`.
+    async fn record_login_failure(
+        &self,
+        account: &str,
+        address: &str,
+        now: i64,
+        backoff: &(dyn Fn(i64, bool) -> i64 + Send + Sync),
+    ) -> MetaResult<()>;
+    /// Forgets the failures of (account, address) after a successful login.
+    async fn clear_login_failures(&self, account: &str, address: &str) -> MetaResult<()>;
+
     // ---- app passwords ----
     async fn list_app_passwords(&self, user: UserId) -> MetaResult<Vec<AppPassword>>;
     async fn delete_app_password(&self, user: UserId, id: i64) -> MetaResult<bool>;

@@ -23,6 +23,8 @@ pub struct User {
     pub quota: Option<i64>,
     pub is_admin: bool,
     pub created_at: i64,
+    /// When a login to this account last failed (seconds since the epoch).
+    pub last_failed_login: Option<i64>,
 }
 
 #[derive(Debug, Clone)]

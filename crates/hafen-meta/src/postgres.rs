@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
     (2, "nextcloud", include_str!("../migrations/postgres/0002_nextcloud.sql")),
     (3, "inline_blocks", include_str!("../migrations/postgres/0003_inline_blocks.sql")),
+    (4, "login_failures", include_str!("../migrations/postgres/0004_login_failures.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -56,7 +57,8 @@ pub struct PostgresStore {
 }
 
 const NODE_COLUMNS: &str = "id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, version_id, checksum";
-const USER_COLUMNS: &str = "id, name, display_name, email, password_hash, quota, is_admin, created_at";
+const USER_COLUMNS: &str =
+    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login";
 const UPLOAD_COLUMNS: &str = "id, owner_id, name, destination, total_length, created_at, updated_at";
 const LOCK_COLUMNS: &str = "token, owner_id, path, depth_infinite, exclusive, owner_xml, timeout_secs, expires_at";
 const LOGIN_FLOW_COLUMNS: &str =
@@ -91,6 +93,7 @@ fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
         quota: row.try_get("quota")?,
         is_admin: row.try_get("is_admin")?,
         created_at: row.try_get("created_at")?,
+        last_failed_login: row.try_get("last_failed_login")?,
     })
 }
 
@@ -1156,5 +1159,63 @@ impl MetaStore for PostgresStore {
         .await?;
         tx.commit().await?;
         Ok(done.rows_affected())
+    }
+
+    async fn login_blocked_until(&self, account: &str, address: &str) -> MetaResult<i64> {
+        let until: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(blocked_until) FROM login_failures WHERE account = $1 AND (address = $2 OR address = '*')",
+        )
+        .bind(account)
+        .bind(address)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(until.unwrap_or(0))
+    }
+
+    async fn record_login_failure(
+        &self,
+        account: &str,
+        address: &str,
+        now: i64,
+        backoff: &(dyn Fn(i64, bool) -> i64 + Send + Sync),
+    ) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM login_failures WHERE last_failure < $1").bind(now - 3600).execute(&mut *tx).await?;
+        for (key, account_wide) in [(address, false), ("*", true)] {
+            let failures: Option<i64> =
+                sqlx::query_scalar("SELECT failures FROM login_failures WHERE account = $1 AND address = $2")
+                    .bind(account)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let failures = failures.unwrap_or(0) + 1;
+            sqlx::query(
+                "INSERT INTO login_failures (account, address, failures, blocked_until, last_failure) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account, address) DO UPDATE SET failures = EXCLUDED.failures, blocked_until = EXCLUDED.blocked_until, last_failure = EXCLUDED.last_failure",
+            )
+            .bind(account)
+            .bind(key)
+            .bind(failures)
+            .bind(now + backoff(failures, account_wide))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE users SET last_failed_login = $1 WHERE name = $2")
+            .bind(now)
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, account: &str, address: &str) -> MetaResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE account = $1 AND address = $2")
+            .bind(account)
+            .bind(address)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, "nextcloud", include_str!("../migrations/sqlite/0002_nextcloud.sql")),
     (3, "inline_blocks", include_str!("../migrations/sqlite/0003_inline_blocks.sql")),
+    (4, "login_failures", include_str!("../migrations/sqlite/0004_login_failures.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -69,7 +70,8 @@ fn qualified_node_columns(table: &str) -> String {
     NODE_COLUMNS.split(", ").map(|column| format!("{table}.{column}")).collect::<Vec<_>>().join(", ")
 }
 
-const USER_COLUMNS: &str = "id, name, display_name, email, password_hash, quota, is_admin, created_at";
+const USER_COLUMNS: &str =
+    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login";
 
 fn node_from_row(row: &SqliteRow) -> Result<Node, sqlx::Error> {
     Ok(Node {
@@ -97,6 +99,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
         quota: row.try_get("quota")?,
         is_admin: row.try_get::<i64, _>("is_admin")? != 0,
         created_at: row.try_get("created_at")?,
+        last_failed_login: row.try_get("last_failed_login")?,
     })
 }
 
@@ -1174,5 +1177,63 @@ impl MetaStore for SqliteStore {
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn login_blocked_until(&self, account: &str, address: &str) -> MetaResult<i64> {
+        let until: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(blocked_until) FROM login_failures WHERE account = ? AND (address = ? OR address = '*')",
+        )
+        .bind(account)
+        .bind(address)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(until.unwrap_or(0))
+    }
+
+    async fn record_login_failure(
+        &self,
+        account: &str,
+        address: &str,
+        now: i64,
+        backoff: &(dyn Fn(i64, bool) -> i64 + Send + Sync),
+    ) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM login_failures WHERE last_failure < ?").bind(now - 3600).execute(&mut *tx).await?;
+        for (key, account_wide) in [(address, false), ("*", true)] {
+            let failures: Option<i64> =
+                sqlx::query_scalar("SELECT failures FROM login_failures WHERE account = ? AND address = ?")
+                    .bind(account)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let failures = failures.unwrap_or(0) + 1;
+            sqlx::query(
+                "INSERT INTO login_failures (account, address, failures, blocked_until, last_failure) \
+                 VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, address) DO UPDATE SET failures = excluded.failures, blocked_until = excluded.blocked_until, last_failure = excluded.last_failure",
+            )
+            .bind(account)
+            .bind(key)
+            .bind(failures)
+            .bind(now + backoff(failures, account_wide))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE users SET last_failed_login = ? WHERE name = ?")
+            .bind(now)
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, account: &str, address: &str) -> MetaResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE account = ? AND address = ?")
+            .bind(account)
+            .bind(address)
+            .execute(&self.write)
+            .await?;
+        Ok(())
     }
 }

@@ -118,7 +118,7 @@ macro_rules! conformance {
 conformance! {
     one: users, app_passwords, folders, commit_preconditions, commit_quota, ancestors_change,
         move_nodes, copy_nodes, delete_subtree, node_ids_not_reused, dead_props, locks,
-        referenced_blocks, uploads, login_flows, inline_blocks;
+        referenced_blocks, uploads, login_flows, inline_blocks, login_throttling;
     two: concurrent_commits_same_path, concurrent_create_folder, concurrent_commits_if_match,
         concurrent_commits_many_paths,
 }
@@ -895,6 +895,37 @@ async fn login_flows(store: Store) {
 
     assert_eq!(store.expire_login_flows(NOW - 500).await.unwrap(), 1);
     assert!(store.login_flow("login-2").await.unwrap().is_none());
+}
+
+async fn login_throttling(store: Store) {
+    let alice = user(&store, "alice").await;
+    assert_eq!(alice.last_failed_login, None);
+    assert_eq!(store.login_blocked_until("alice", "10.0.0.1").await.unwrap(), 0);
+    // Block 10 s per failure of an address from the second on; account-wide from the fourth.
+    let policy = |failures: i64, account_wide: bool| match account_wide {
+        false if failures >= 2 => 10,
+        true if failures >= 4 => 100,
+        _ => 0,
+    };
+    store.record_login_failure("alice", "10.0.0.1", NOW, &policy).await.unwrap();
+    assert_eq!(store.login_blocked_until("alice", "10.0.0.1").await.unwrap(), NOW);
+    store.record_login_failure("alice", "10.0.0.1", NOW + 1, &policy).await.unwrap();
+    assert_eq!(store.login_blocked_until("alice", "10.0.0.1").await.unwrap(), NOW + 11);
+    assert_eq!(
+        store.login_blocked_until("alice", "10.0.0.2").await.unwrap(),
+        NOW + 1,
+        "another address is not blocked"
+    );
+    assert_eq!(store.login_blocked_until("bob", "10.0.0.1").await.unwrap(), 0, "another account is not blocked");
+    assert_eq!(store.user_by_name("alice").await.unwrap().unwrap().last_failed_login, Some(NOW + 1));
+    store.record_login_failure("alice", "10.0.0.3", NOW + 2, &policy).await.unwrap();
+    store.record_login_failure("alice", "10.0.0.4", NOW + 3, &policy).await.unwrap();
+    assert_eq!(store.login_blocked_until("alice", "10.0.0.9").await.unwrap(), NOW + 103, "account-wide block");
+    store.clear_login_failures("alice", "10.0.0.1").await.unwrap();
+    assert_eq!(store.login_blocked_until("alice", "10.0.0.1").await.unwrap(), NOW + 103, "account-wide stays");
+    // Failures older than an hour are forgotten on the next failure.
+    store.record_login_failure("carol", "10.0.0.1", NOW + 5000, &policy).await.unwrap();
+    assert_eq!(store.login_blocked_until("alice", "10.0.0.9").await.unwrap(), 0);
 }
 
 async fn inline_blocks(store: Store) {
