@@ -187,15 +187,6 @@ impl SqliteStore {
         Ok(row.as_ref().map(node_from_row).transpose()?)
     }
 
-    async fn child_tx(tx: &mut Tx, parent: NodeId, name: &str) -> MetaResult<Option<Node>> {
-        let row = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? AND name = ?"))
-            .bind(parent.0)
-            .bind(name)
-            .fetch_optional(&mut **tx)
-            .await?;
-        Ok(row.as_ref().map(node_from_row).transpose()?)
-    }
-
     async fn folder_tx(tx: &mut Tx, id: NodeId) -> MetaResult<Node> {
         match Self::node_tx(tx, id).await? {
             Some(node) if node.is_dir => Ok(node),
@@ -334,9 +325,31 @@ impl SqliteStore {
     }
 
     /// Makes a file version visible inside an open transaction (see `MetaStore::commit_file`).
+    /// Every check that can refuse the commit comes before the first write (the group commit
+    /// relies on it: a refused commit leaves the shared transaction untouched).
     async fn commit_tx(tx: &mut Tx, commit: &FileCommit) -> MetaResult<(Node, bool)> {
-        let parent = Self::folder_tx(tx, commit.parent).await?;
-        let existing = Self::child_tx(tx, commit.parent, &commit.name).await?;
+        // The parent folder and the existing file, in one query.
+        let rows =
+            sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE id = ?1 OR (parent_id = ?1 AND name = ?2)"))
+                .bind(commit.parent.0)
+                .bind(&commit.name)
+                .fetch_all(&mut **tx)
+                .await?;
+        let mut parent = None;
+        let mut existing = None;
+        for row in &rows {
+            let node = node_from_row(row)?;
+            if node.id == commit.parent {
+                parent = Some(node);
+            } else {
+                existing = Some(node);
+            }
+        }
+        let parent = match parent {
+            Some(node) if node.is_dir => node,
+            Some(_) => return Err(MetaError::Conflict("parent is not a folder".into())),
+            None => return Err(MetaError::NotFound("parent folder".into())),
+        };
         if let Some(node) = &existing {
             if node.is_dir {
                 return Err(MetaError::Conflict("a folder of that name exists".into()));
@@ -424,29 +437,32 @@ async fn run_commit_batch(write: SqlitePool, batch: Vec<PendingCommit>) {
             return;
         }
     };
-    let mut answers = Vec::with_capacity(batch.len());
-    for pending in batch {
-        let outcome = async {
-            sqlx::query("SAVEPOINT one_commit").execute(&mut *tx).await?;
-            match SqliteStore::commit_tx(&mut tx, &pending.commit).await {
-                Ok(done) => {
-                    sqlx::query("RELEASE one_commit").execute(&mut *tx).await?;
-                    Ok(Ok(done))
+    // No savepoints: `commit_tx` makes all its checks (parent, precondition, quota) before its
+    // first write, so a refused commit has written nothing and the batch goes on. Any other
+    // error may leave a commit half-written: then the whole batch is rolled back and fails.
+    type Reply = tokio::sync::oneshot::Sender<MetaResult<(Node, bool)>>;
+    let mut answers: Vec<(Reply, MetaResult<(Node, bool)>)> = Vec::with_capacity(batch.len());
+    let mut pending_commits = batch.into_iter();
+    while let Some(pending) = pending_commits.next() {
+        match SqliteStore::commit_tx(&mut tx, &pending.commit).await {
+            Err(
+                error @ (MetaError::Backend(_)
+                | MetaError::Migrate(_)
+                | MetaError::Commit(_)
+                | MetaError::InvalidUrl(_)),
+            ) => {
+                let message = error.to_string();
+                drop(tx);
+                let _ = pending.reply.send(Err(error));
+                for (reply, _) in answers {
+                    let _ = reply.send(Err(MetaError::Commit(message.clone())));
                 }
-                Err(error) => {
-                    sqlx::query("ROLLBACK TO one_commit").execute(&mut *tx).await?;
-                    sqlx::query("RELEASE one_commit").execute(&mut *tx).await?;
-                    Ok(Err(error))
+                for rest in pending_commits {
+                    let _ = rest.reply.send(Err(MetaError::Commit(message.clone())));
                 }
+                return;
             }
-        }
-        .await;
-        match outcome {
-            Ok(result) => answers.push((pending.reply, result)),
-            Err(error) => {
-                let error: sqlx::Error = error;
-                let _ = pending.reply.send(Err(MetaError::Commit(error.to_string())));
-            }
+            result => answers.push((pending.reply, result)),
         }
     }
     match tx.commit().await {
@@ -582,15 +598,16 @@ impl MetaStore for SqliteStore {
 
     async fn resolve(&self, owner: UserId, names: &[String]) -> MetaResult<Vec<Node>> {
         // One query for the whole path: a recursive walk that takes the next name from the
-        // JSON array at each depth and stops where a name is missing.
+        // JSON array at each depth and stops where a name is missing. The name is a scalar
+        // (json_extract), so each step is one lookup in the (parent_id, name) index; a
+        // json_each join made SQLite scan the parent's children instead.
         let names_json = serde_json::to_string(names).map_err(|error| MetaError::Commit(error.to_string()))?;
         let rows = sqlx::query(&format!(
             "WITH RECURSIVE walk(depth, id) AS ( \
-               SELECT 0, id FROM nodes WHERE owner_id = ? AND parent_id IS NULL \
+               SELECT 0, id FROM nodes WHERE owner_id = ?1 AND parent_id IS NULL \
                UNION ALL \
                SELECT walk.depth + 1, n.id FROM walk \
-                 JOIN json_each(?) AS step ON step.key = walk.depth \
-                 JOIN nodes n ON n.parent_id = walk.id AND n.name = step.value) \
+                 JOIN nodes n ON n.parent_id = walk.id AND n.name = json_extract(?2, '$[' || walk.depth || ']')) \
              SELECT {} FROM walk JOIN nodes ON nodes.id = walk.id ORDER BY walk.depth",
             qualified_node_columns("nodes")
         ))
