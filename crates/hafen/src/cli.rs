@@ -1,5 +1,6 @@
-//! Command-line interface: `serve`, account administration (`user …`) and `fsck`. Account
-//! commands work on the same data directory while the server runs (SQLite in WAL mode).
+//! Command-line interface: `serve`, account administration (`user …`), `fsck` and moving data
+//! between storage backends (`store …`). Account commands work on the same data directory
+//! while the server runs (SQLite in WAL mode) and take the same store options as `serve`.
 
 use crate::config::{FileConfig, Settings};
 use crate::server;
@@ -22,6 +23,13 @@ pub struct Cli {
     /// TOML configuration file
     #[arg(long, env = "HAFEN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// Metadata database: sqlite://PATH or postgres://USER@HOST:PORT/DB [default: sqlite://DATA/hafen.db]
+    #[arg(long, env = "HAFEN_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Blob store: file:///PATH or s3://BUCKET[/PREFIX]?endpoint=http://HOST:PORT&region=REGION
+    /// (S3 credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) [default: the data directory]
+    #[arg(long, env = "HAFEN_BLOB_URL", global = true)]
+    pub blob_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -47,6 +55,27 @@ pub enum Command {
         /// Only remove unreferenced blocks older than this (protects uploads in flight)
         #[arg(long, default_value_t = 900)]
         grace_seconds: u64,
+    },
+    /// Move data between storage backends (disk ↔ S3)
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy every block of one blob store into another, verifying each block's hash on the way.
+    /// Blocks the target already has are skipped, so an interrupted copy can simply be rerun.
+    /// Exit status 1 when source blocks were missing or corrupt (they are listed, not copied).
+    CopyBlobs {
+        /// Source blob store url (file:///PATH or s3://BUCKET[/PREFIX]?endpoint=…&region=…)
+        #[arg(long)]
+        from: String,
+        /// Target blob store url (same forms)
+        #[arg(long)]
+        to: String,
+        /// Blocks copied at the same time
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
     },
 }
 
@@ -115,20 +144,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { listen, trusted_proxies, maintenance } => {
-            let settings = Settings::resolve(file, cli.data, listen, trusted_proxies)?;
+            let settings = Settings::resolve(file, cli.data, listen, trusted_proxies)?
+                .with_store_urls(cli.database_url, cli.blob_url);
             server::serve(settings, maintenance).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User(command) => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?;
-            let core = server::open_core(&settings.data).await?;
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let core = server::open_core(&settings).await?;
             user_command(&core, command).await
         }
         Command::Fsck { grace_seconds } => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?;
-            let core = server::open_core(&settings.data).await?;
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let core = server::open_core(&settings).await?;
             fsck(&core, Duration::from_secs(grace_seconds)).await
         }
+        Command::Store(StoreCommand::CopyBlobs { from, to, concurrency }) => copy_blobs(&from, &to, concurrency).await,
     }
 }
 
@@ -234,6 +267,49 @@ async fn fsck(core: &Arc<Core>, grace: Duration) -> anyhow::Result<ExitCode> {
         report.damage.len()
     )?;
     Ok(if report.damage.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `hafen store copy-blobs`: progress on standard error (at most every two seconds), damaged
+/// source blocks and the summary on standard output.
+async fn copy_blobs(from: &str, to: &str, concurrency: usize) -> anyhow::Result<ExitCode> {
+    let source = hafen_blob::open(from).context("cannot open the source blob store (--from)")?;
+    let target = hafen_blob::open(to).context("cannot open the target blob store (--to)")?;
+    source.check().await.context("cannot reach the source blob store (--from)")?;
+    target.check().await.context("cannot reach the target blob store (--to)")?;
+    let started = std::time::Instant::now();
+    let mut last_line = started;
+    let report = hafen_blob::copy_blocks(source, target, concurrency, |progress| {
+        let done = progress.skipped + progress.copied + progress.damaged;
+        if last_line.elapsed() >= Duration::from_secs(2) || done == progress.total {
+            last_line = std::time::Instant::now();
+            eprintln!(
+                "copy-blobs: {done}/{} blocks ({} copied, {} already present, {} damaged), {:.1} MB written",
+                progress.total,
+                progress.copied,
+                progress.skipped,
+                progress.damaged,
+                progress.bytes as f64 / 1e6
+            );
+        }
+    })
+    .await
+    .context("copying blocks failed")?;
+    let mut out = std::io::stdout().lock();
+    for damage in &report.damaged {
+        writeln!(out, "not copied: {damage}")?;
+    }
+    let progress = &report.progress;
+    writeln!(
+        out,
+        "copied {} blocks ({} bytes), {} already present, {} damaged, of {} in the source; {:.1} s",
+        progress.copied,
+        progress.bytes,
+        progress.skipped,
+        progress.damaged,
+        progress.total,
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(if report.damaged.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 #[cfg(test)]

@@ -19,6 +19,10 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     /// Reverse proxies whose `X-Forwarded-For` header is believed.
     pub trusted_proxies: Option<Vec<IpAddr>>,
+    /// Metadata database: `sqlite://PATH` or `postgres://…` (default: SQLite in the data directory).
+    pub database_url: Option<String>,
+    /// Blob store: `file:///PATH` or `s3://BUCKET[/PREFIX]?endpoint=…&region=…` (default: the data directory).
+    pub blob_url: Option<String>,
 }
 
 impl FileConfig {
@@ -38,6 +42,10 @@ pub struct Settings {
     pub data: PathBuf,
     pub listen: SocketAddr,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Metadata database url; `None` means SQLite at `DATA/hafen.db`.
+    pub database_url: Option<String>,
+    /// Blob store url; `None` means blocks on local disk in `DATA`.
+    pub blob_url: Option<String>,
 }
 
 impl Settings {
@@ -49,6 +57,8 @@ impl Settings {
     ) -> anyhow::Result<Settings> {
         let default_listen: SocketAddr = DEFAULT_LISTEN.parse().context("default listen address")?;
         Ok(Settings {
+            database_url: file.database_url.filter(|url| !url.is_empty()),
+            blob_url: file.blob_url.filter(|url| !url.is_empty()),
             data: data.or(file.data).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)),
             listen: listen.or(file.listen).unwrap_or(default_listen),
             trusted_proxies: if trusted_proxies.is_empty() {
@@ -57,6 +67,23 @@ impl Settings {
                 trusted_proxies
             },
         })
+    }
+
+    /// Applies `--database-url` / `--blob-url` (flags or `HAFEN_DATABASE_URL` / `HAFEN_BLOB_URL`),
+    /// which win over the file's `database_url` / `blob_url`; empty values are ignored.
+    pub fn with_store_urls(mut self, database_url: Option<String>, blob_url: Option<String>) -> Settings {
+        if let Some(url) = database_url.filter(|url| !url.is_empty()) {
+            self.database_url = Some(url);
+        }
+        if let Some(url) = blob_url.filter(|url| !url.is_empty()) {
+            self.blob_url = Some(url);
+        }
+        self
+    }
+
+    /// The effective metadata database url.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", self.data.join("hafen.db").display()))
     }
 }
 
@@ -74,5 +101,22 @@ mod tests {
         assert_eq!(defaults.data, PathBuf::from(DEFAULT_DATA));
         assert_eq!(defaults.listen.to_string(), DEFAULT_LISTEN);
         assert!(toml::from_str::<FileConfig>("unknown = 1").is_err());
+    }
+
+    #[test]
+    fn store_urls_layer_like_the_rest() {
+        let file: FileConfig =
+            toml::from_str("database_url = \"postgres://db/hafen\"\nblob_url = \"s3://b?region=x\"").unwrap();
+        let settings = Settings::resolve(file, Some(PathBuf::from("/srv/d")), None, Vec::new()).unwrap();
+        assert_eq!(settings.database_url(), "postgres://db/hafen");
+        assert_eq!(settings.blob_url.as_deref(), Some("s3://b?region=x"));
+        let settings = settings.with_store_urls(Some("postgres://flag/h".into()), Some(String::new()));
+        assert_eq!(settings.database_url(), "postgres://flag/h");
+        assert_eq!(settings.blob_url.as_deref(), Some("s3://b?region=x"));
+        let defaults = Settings::resolve(FileConfig::default(), Some(PathBuf::from("/srv/d")), None, Vec::new())
+            .unwrap()
+            .with_store_urls(None, None);
+        assert_eq!(defaults.database_url(), "sqlite:///srv/d/hafen.db");
+        assert_eq!(defaults.blob_url, None);
     }
 }

@@ -3,24 +3,30 @@
 use crate::cli::MaintenanceArgs;
 use crate::config::Settings;
 use anyhow::Context;
+use hafen_blob::BlobStore;
 use hafen_core::{Core, NewAccount};
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Opens the stores: blocks on local disk in `data`; metadata in SQLite (`data/hafen.db`) unless
-/// `HAFEN_DATABASE_URL` names another database (e.g. `postgres://…`).
-pub async fn open_core(data: &Path) -> anyhow::Result<Arc<Core>> {
+/// Opens the stores the settings name: metadata from `--database-url` / `HAFEN_DATABASE_URL`
+/// (default SQLite at `DATA/hafen.db`), blocks from `--blob-url` / `HAFEN_BLOB_URL` (default
+/// local disk in `DATA`). The data directory is created either way.
+pub async fn open_core(settings: &Settings) -> anyhow::Result<Arc<Core>> {
+    let data = &settings.data;
     std::fs::create_dir_all(data).with_context(|| format!("cannot create data directory {}", data.display()))?;
-    let url = match std::env::var("HAFEN_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => format!("sqlite://{}", data.join("hafen.db").display()),
-    };
-    let meta = hafen_meta::open(&url).await.context("cannot open the metadata store")?;
-    let blobs = Arc::new(hafen_blob::FsBlobStore::open(data).context("cannot open the blob store")?);
+    let meta = hafen_meta::open(&settings.database_url()).await.context("cannot open the metadata store")?;
+    let blobs = open_blobs(settings)?;
     Ok(Core::new(meta, blobs))
+}
+
+/// The blob store the settings name (nothing remote is contacted yet).
+pub fn open_blobs(settings: &Settings) -> anyhow::Result<Arc<dyn BlobStore>> {
+    match &settings.blob_url {
+        Some(url) => hafen_blob::open(url).context("cannot open the blob store"),
+        None => Ok(Arc::new(hafen_blob::FsBlobStore::open(&settings.data).context("cannot open the blob store")?)),
+    }
 }
 
 /// Creates the `admin` account when there is none yet.
@@ -55,7 +61,9 @@ async fn ensure_admin(core: &Core) -> anyhow::Result<()> {
 }
 
 pub async fn serve(settings: Settings, maintenance: MaintenanceArgs) -> anyhow::Result<()> {
-    let core = open_core(&settings.data).await?;
+    // Fail at start, with a clear message, when the blob store cannot be reached.
+    open_blobs(&settings)?.check().await.context("cannot reach the blob store")?;
+    let core = open_core(&settings).await?;
     ensure_admin(&core).await?;
     tokio::spawn(run_maintenance(core.clone(), maintenance));
     let app = hafen_http::router(core, hafen_http::HttpConfig { trusted_proxies: settings.trusted_proxies.clone() });
