@@ -47,28 +47,44 @@ pub(crate) struct PropContext<'a> {
     pub locks: &'a [Lock],
 }
 
-/// The element name to write for a property (declared prefixes for the common namespaces).
-fn open_tag(name: &PropName) -> (String, String) {
-    let prefix = match name.ns.as_str() {
+/// The namespace prefix declared on the multistatus root for the common namespaces.
+fn prefix_of(ns: &str) -> Option<&'static str> {
+    match ns {
         DAV_NS => Some("d"),
         OC_NS => Some("oc"),
         NC_NS => Some("nc"),
         _ => None,
-    };
-    match prefix {
-        Some(prefix) => (format!("{prefix}:{}", name.local), String::new()),
-        None => (name.local.clone(), format!(" xmlns=\"{}\"", escape(&name.ns))),
     }
 }
 
-/// Writes `<name>value</name>` (or an empty element).
+/// Writes `<name>value</name>` (or an empty element). Appends in place: a Depth-1 listing
+/// writes this for every property of every entry.
 pub(crate) fn write_prop(out: &mut String, name: &PropName, value: &str) {
-    let (tag, declaration) = open_tag(name);
-    if value.is_empty() {
-        out.push_str(&format!("<{tag}{declaration}/>"));
-    } else {
-        out.push_str(&format!("<{tag}{declaration}>{value}</{tag}>"));
+    out.push('<');
+    let prefix = prefix_of(&name.ns);
+    if let Some(prefix) = prefix {
+        out.push_str(prefix);
+        out.push(':');
     }
+    out.push_str(&name.local);
+    if prefix.is_none() {
+        out.push_str(" xmlns=\"");
+        out.push_str(&escape(&name.ns));
+        out.push('"');
+    }
+    if value.is_empty() {
+        out.push_str("/>");
+        return;
+    }
+    out.push('>');
+    out.push_str(value);
+    out.push_str("</");
+    if let Some(prefix) = prefix {
+        out.push_str(prefix);
+        out.push(':');
+    }
+    out.push_str(&name.local);
+    out.push('>');
 }
 
 pub(crate) fn content_type(name: &str) -> String {

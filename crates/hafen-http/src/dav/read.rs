@@ -99,16 +99,25 @@ pub(crate) async fn propfind(request: &DavRequest, body: bytes::Bytes) -> DavRes
         quota,
         locks: &locks,
     };
-    let mut out = String::from(props::MULTISTATUS_OPEN);
-    describe(request, &node, &request.path, &what, &context, &mut out).await?;
-    if depth == 1 && node.is_dir {
-        for child in request.core.list(&node).await? {
-            let path = request.path.join(&child.name);
-            describe(request, &child, &path, &what, &context, &mut out).await?;
-        }
+    let children = if depth == 1 && node.is_dir { request.core.list(&node).await? } else { Vec::new() };
+    // About 600 bytes per entry with the sync client's properties: allocate once.
+    let mut out = String::with_capacity(props::MULTISTATUS_OPEN.len() + 640 * (children.len() + 1));
+    out.push_str(props::MULTISTATUS_OPEN);
+    let mut scratch = Scratch::default();
+    describe(request, &node, &request.path, &what, &context, &mut scratch, &mut out).await?;
+    for child in children {
+        let path = request.path.join(&child.name);
+        describe(request, &child, &path, &what, &context, &mut scratch, &mut out).await?;
     }
     out.push_str(props::MULTISTATUS_CLOSE);
     Ok((StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], out).into_response())
+}
+
+/// Buffers reused for every entry of a listing.
+#[derive(Default)]
+struct Scratch {
+    found: String,
+    missing: String,
 }
 
 /// Appends the `<d:response>` of one resource.
@@ -118,10 +127,12 @@ async fn describe(
     path: &TreePath,
     what: &PropfindRequest,
     context: &PropContext<'_>,
+    scratch: &mut Scratch,
     out: &mut String,
 ) -> DavResult<()> {
-    let mut found = String::new();
-    let mut missing = String::new();
+    let Scratch { found, missing } = scratch;
+    found.clear();
+    missing.clear();
     let needs_dead = match what {
         PropfindRequest::Props(names) => names.iter().any(|name| !props::is_live(name)),
         _ => true,
@@ -131,11 +142,11 @@ async fn describe(
         PropfindRequest::Props(names) => {
             for name in names {
                 if let Some(prop) = props::find_dead(&dead, name) {
-                    props::write_prop(&mut found, name, &prop.value);
+                    props::write_prop(found, name, &prop.value);
                 } else if let Some(value) = props::live_value(name, node, path, context) {
-                    props::write_prop(&mut found, name, &value);
+                    props::write_prop(found, name, &value);
                 } else {
-                    props::write_prop(&mut missing, name, "");
+                    props::write_prop(missing, name, "");
                 }
             }
         }
@@ -147,25 +158,25 @@ async fn describe(
                     continue;
                 }
                 if let Some(value) = props::live_value(name, node, path, context) {
-                    props::write_prop(&mut found, name, &value);
+                    props::write_prop(found, name, &value);
                 }
             }
             for prop in &dead {
-                props::write_prop(&mut found, &PropName { ns: prop.ns.clone(), local: prop.name.clone() }, &prop.value);
+                props::write_prop(found, &PropName { ns: prop.ns.clone(), local: prop.name.clone() }, &prop.value);
             }
         }
         PropfindRequest::PropName => {
             for local in props::ALLPROP_LIVE {
                 let name = PropName::dav(local);
                 if props::live_value(&name, node, path, context).is_some() {
-                    props::write_prop(&mut found, &name, "");
+                    props::write_prop(found, &name, "");
                 }
             }
             for prop in &dead {
-                props::write_prop(&mut found, &PropName { ns: prop.ns.clone(), local: prop.name.clone() }, "");
+                props::write_prop(found, &PropName { ns: prop.ns.clone(), local: prop.name.clone() }, "");
             }
         }
     }
-    props::write_response(out, &request.href(path, node.is_dir), &found, &missing);
+    props::write_response(out, &request.href(path, node.is_dir), found, missing);
     Ok(())
 }
