@@ -21,7 +21,8 @@ pub(crate) fn backoff_secs(failures: i64, account_wide: bool) -> i64 {
     if failures < free {
         return 0;
     }
-    (1i64 << (failures - free).min(16)).min(MAX_BACKOFF_SECS)
+    // Starts at 2 s: the store counts whole seconds, so a 1-second block could last almost 0.
+    (2i64 << (failures - free).min(16)).min(MAX_BACKOFF_SECS)
 }
 
 #[cfg(test)]
@@ -31,10 +32,10 @@ mod tests {
     #[test]
     fn back_off_grows_exponentially_and_is_capped() {
         assert_eq!(backoff_secs(2, false), 0);
-        assert_eq!(backoff_secs(3, false), 1);
-        assert_eq!(backoff_secs(5, false), 4);
+        assert_eq!(backoff_secs(3, false), 2);
+        assert_eq!(backoff_secs(5, false), 8);
         assert_eq!(backoff_secs(40, false), MAX_BACKOFF_SECS);
         assert_eq!(backoff_secs(29, true), 0, "the account-wide threshold is much higher");
-        assert_eq!(backoff_secs(31, true), 2);
+        assert_eq!(backoff_secs(31, true), 4);
     }
 }
