@@ -198,3 +198,39 @@ fn fsck_on_a_healthy_store_exits_zero() {
         lines.join("\n")
     );
 }
+
+/// Small files live inline in the metadata database: a flipped byte there must be caught the
+/// same way (5xx, fsck names the file). The byte is flipped with Python's sqlite3 module,
+/// which every machine of this project has.
+#[test]
+fn flipped_byte_in_an_inline_block_is_never_served() {
+    let (_keep, data) = new_data_dir();
+    let small = random_bytes(1000, 77);
+    let intact = random_bytes(2000, 78);
+    {
+        let mut server = TestServer::start_in(&data, &[]);
+        upload(&server, "tiny.bin", &small);
+        upload(&server, "tiny-intact.bin", &intact);
+        server.kill();
+    }
+    let hash = blake3_hex(&small);
+    let script = format!(
+        "import sqlite3\n\
+         db = sqlite3.connect({db:?})\n\
+         (data,) = db.execute('SELECT data FROM inline_blocks WHERE hash = ?', ({hash:?},)).fetchone()\n\
+         data = bytes([data[0] ^ 1]) + data[1:]\n\
+         db.execute('UPDATE inline_blocks SET data = ? WHERE hash = ?', (data, {hash:?}))\n\
+         db.commit()\n",
+        db = data.join("hafen.db").display().to_string(),
+    );
+    let status = std::process::Command::new("python3").arg("-c").arg(&script).status().expect("python3");
+    assert!(status.success(), "could not damage the inline block");
+    let (code, lines) = fsck(&data);
+    assert_eq!(code, 1, "fsck must report the damaged inline block:\n{}", lines.join("\n"));
+    assert_reported(&lines, "corrupt", "/admin/tiny.bin", &hash);
+    assert_not_named(&lines, "tiny-intact.bin");
+    let server = TestServer::start_in(&data, &[]);
+    assert_get_fails(&server, "tiny.bin", &small, 0, false);
+    let client = Client::new("admin", ADMIN_PASSWORD);
+    assert!(client.get(&server.dav_url("admin", "tiny-intact.bin")).body == intact);
+}
