@@ -7,6 +7,12 @@ mod server;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc malloc: transfers allocate and free 4 MiB blocks on many threads,
+/// and glibc keeps such memory in per-thread arenas long after use (measured: RSS stayed at
+/// several hundred MB after a burst of downloads); mimalloc returns it to the system.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("HAFEN_LOG")
