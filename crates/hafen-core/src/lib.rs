@@ -42,15 +42,26 @@ pub struct Core {
     meta: Arc<dyn MetaStore>,
     blobs: Arc<dyn BlobStore>,
     auth_cache: accounts::AuthCache,
+    /// Bounds the memory all downloads hold (see `transfer::DOWNLOAD_BLOCKS`).
+    download_buffers: Arc<tokio::sync::Semaphore>,
 }
 
 impl Core {
     pub fn new(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>) -> Arc<Core> {
-        Arc::new(Core { meta, blobs, auth_cache: accounts::AuthCache::default() })
+        Arc::new(Core {
+            meta,
+            blobs,
+            auth_cache: accounts::AuthCache::default(),
+            download_buffers: Arc::new(tokio::sync::Semaphore::new(transfer::DOWNLOAD_BLOCKS)),
+        })
     }
 
     pub(crate) fn block_source(&self) -> transfer::BlockSource {
-        transfer::BlockSource { meta: self.meta.clone(), blobs: self.blobs.clone() }
+        transfer::BlockSource {
+            meta: self.meta.clone(),
+            blobs: self.blobs.clone(),
+            buffers: self.download_buffers.clone(),
+        }
     }
 
     /// Whether both stores answer (for health probes).

@@ -9,10 +9,12 @@
 
 mod model;
 mod postgres;
+mod snapshot;
 mod sqlite;
 
 pub use model::*;
 pub use postgres::PostgresStore;
+pub use snapshot::*;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -184,6 +186,17 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Returns and deletes a granted flow (single use); `None` while pending or unknown.
     async fn take_login_flow(&self, poll_token_hash: &str) -> MetaResult<Option<LoginFlow>>;
     async fn expire_login_flows(&self, before: i64) -> MetaResult<u64>;
+
+    // ---- schema and whole-store copy ----
+    /// The schema version of the database: the highest migration applied.
+    async fn schema_version(&self) -> MetaResult<i64>;
+    /// Every row of the instance, read in one consistent transaction (see [`Snapshot`] for
+    /// what is left out and the memory it takes).
+    async fn export_snapshot(&self) -> MetaResult<Snapshot>;
+    /// Writes `snapshot` into this store in one transaction, keeping every id, and makes later
+    /// ids continue above the imported ones. The store must be empty (no account): otherwise
+    /// `Conflict` and nothing is written.
+    async fn import_snapshot(&self, snapshot: &Snapshot) -> MetaResult<()>;
 }
 
 /// Opens the metadata store named by `url` (`sqlite://PATH` or `postgres://…` /
@@ -193,6 +206,43 @@ pub async fn open(url: &str) -> MetaResult<Arc<dyn MetaStore>> {
         Ok(Arc::new(SqliteStore::open(std::path::Path::new(path)).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(MetaError::InvalidUrl(format!("{}: supported schemes are sqlite:// and postgres://", redact(url))))
+    }
+}
+
+/// The schema version of the database `url` names, without changing anything: 0 when the
+/// database (an SQLite file) or its migration table does not exist yet.
+pub async fn stored_schema_version(url: &str) -> MetaResult<i64> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        SqliteStore::stored_schema_version(std::path::Path::new(path)).await
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        PostgresStore::stored_schema_version(url).await
+    } else {
+        Err(MetaError::InvalidUrl(format!("{}: supported schemes are sqlite:// and postgres://", redact(url))))
+    }
+}
+
+/// The schema version this build migrates databases of `url`'s backend to.
+pub fn latest_schema_version(url: &str) -> MetaResult<i64> {
+    if url.starts_with("sqlite://") {
+        Ok(SqliteStore::LATEST_SCHEMA_VERSION)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(PostgresStore::LATEST_SCHEMA_VERSION)
+    } else {
+        Err(MetaError::InvalidUrl(format!("{}: supported schemes are sqlite:// and postgres://", redact(url))))
+    }
+}
+
+/// Applies the migrations up to and including `version` to the database `url` names (creating
+/// an SQLite file if needed) and nothing later. For schema upgrade tests only: a store opened
+/// with [`open`] afterwards applies the rest.
+#[doc(hidden)]
+pub async fn open_at_version(url: &str, version: i64) -> MetaResult<()> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        SqliteStore::migrate_to(std::path::Path::new(path), version).await
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        PostgresStore::migrate_to(url, version).await
     } else {
         Err(MetaError::InvalidUrl(format!("{}: supported schemes are sqlite:// and postgres://", redact(url))))
     }

@@ -12,7 +12,7 @@ pub struct NodeId(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct VersionId(pub i64);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
     pub name: String,
@@ -38,7 +38,7 @@ pub struct NewUser {
 }
 
 /// A file or folder in an owner's tree.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     pub id: NodeId,
     pub owner: UserId,
@@ -113,7 +113,7 @@ pub struct FileCommit {
 }
 
 /// A small block kept in the metadata store instead of the blob store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InlineBlock {
     pub hash: String,
     pub data: Vec<u8>,
@@ -145,7 +145,7 @@ pub enum PropOp {
 }
 
 /// A WebDAV write lock on a path of an owner's tree.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lock {
     pub token: String,
     pub owner: UserId,
@@ -178,7 +178,7 @@ pub struct AppPassword {
 }
 
 /// A chunked upload in progress (Nextcloud `/remote.php/dav/uploads/{user}/{name}`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadSession {
     pub id: i64,
     pub owner: UserId,

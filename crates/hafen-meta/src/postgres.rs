@@ -19,9 +19,12 @@ use std::borrow::Cow;
 use std::str::FromStr;
 use std::time::Duration;
 
-/// The schema migrations of this backend, embedded in the binary and applied in order.
+/// The schema migrations of this backend up to `up_to`, embedded in the binary and applied
+/// in order.
 #[derive(Debug)]
-struct EmbeddedMigrations;
+struct EmbeddedMigrations {
+    up_to: i64,
+}
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -35,9 +38,10 @@ impl MigrationSource<'static> for EmbeddedMigrations {
         self,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Migration>, sqlx::error::BoxDynError>> + Send>>
     {
-        Box::pin(async {
+        Box::pin(async move {
             Ok(MIGRATIONS
                 .iter()
+                .filter(|(version, _, _)| *version <= self.up_to)
                 .map(|(version, description, sql)| {
                     Migration::new(
                         *version,
@@ -154,20 +158,54 @@ fn unique_to_exists(error: sqlx::Error, name: &str) -> MetaError {
 
 type Tx = Transaction<'static, Postgres>;
 
+/// The highest successfully applied migration, 0 before the first.
+async fn schema_version_of(pool: &PgPool) -> MetaResult<i64> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL").fetch_one(pool).await?;
+    if !exists {
+        return Ok(0);
+    }
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await?)
+}
+
 impl PostgresStore {
+    /// The schema version this build migrates to (its last migration).
+    pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+    fn connect_options(url: &str) -> MetaResult<PgConnectOptions> {
+        Ok(PgConnectOptions::from_str(url)
+            .map_err(|error| MetaError::InvalidUrl(error.to_string()))?
+            // The migrator's `CREATE TABLE IF NOT EXISTS` notices would be logged at every start.
+            .options([("client_min_messages", "warning")]))
+    }
+
+    /// Applies the migrations up to `version` only (schema upgrade tests).
+    pub(crate) async fn migrate_to(url: &str, version: i64) -> MetaResult<()> {
+        let pool = PgPoolOptions::new().max_connections(1).connect_with(Self::connect_options(url)?).await?;
+        let outcome = Migrator::new(EmbeddedMigrations { up_to: version }).await?.run(&pool).await;
+        pool.close().await;
+        Ok(outcome?)
+    }
+
+    /// The schema version of the database without migrating (0 before the first migration).
+    pub(crate) async fn stored_schema_version(url: &str) -> MetaResult<i64> {
+        let pool = PgPoolOptions::new().max_connections(1).connect_with(Self::connect_options(url)?).await?;
+        let version = schema_version_of(&pool).await;
+        pool.close().await;
+        version
+    }
+
     /// Connects to the database named by `url` (`postgres://…` or `postgresql://…`) and applies
     /// pending migrations (concurrent starts are serialised by the migrator's advisory lock).
     pub async fn open(url: &str) -> MetaResult<PostgresStore> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|error| MetaError::InvalidUrl(error.to_string()))?
-            // The migrator's `CREATE TABLE IF NOT EXISTS` notices would be logged at every start.
-            .options([("client_min_messages", "warning")]);
+        let options = Self::connect_options(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        let migrator = Migrator::new(EmbeddedMigrations).await?;
+        let migrator = Migrator::new(EmbeddedMigrations { up_to: i64::MAX }).await?;
         migrator.run(&pool).await?;
         Ok(PostgresStore { pool })
     }
@@ -1216,6 +1254,261 @@ impl MetaStore for PostgresStore {
             .bind(address)
             .execute(&self.pool)
             .await?;
+        Ok(())
+    }
+
+    async fn schema_version(&self) -> MetaResult<i64> {
+        schema_version_of(&self.pool).await
+    }
+
+    async fn export_snapshot(&self) -> MetaResult<Snapshot> {
+        // REPEATABLE READ: every query sees the same committed state.
+        let mut tx = self.pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
+        let mut snapshot = Snapshot::default();
+        for row in sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users")).fetch_all(&mut *tx).await? {
+            snapshot.users.push(user_from_row(&row)?);
+        }
+        for row in sqlx::query("SELECT id, user_id, label, token_hash, created_at, last_used FROM app_passwords")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            snapshot.app_passwords.push(AppPasswordRow {
+                id: row.try_get("id")?,
+                user: UserId(row.try_get("user_id")?),
+                label: row.try_get("label")?,
+                token_hash: row.try_get("token_hash")?,
+                created_at: row.try_get("created_at")?,
+                last_used: row.try_get("last_used")?,
+            });
+        }
+        for row in sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes")).fetch_all(&mut *tx).await? {
+            snapshot.nodes.push(node_from_row(&row)?);
+        }
+        for row in
+            sqlx::query("SELECT id, node_id, size, content_hash, created_at FROM versions").fetch_all(&mut *tx).await?
+        {
+            snapshot.versions.push(VersionRow {
+                id: VersionId(row.try_get("id")?),
+                node: NodeId(row.try_get("node_id")?),
+                size: row.try_get("size")?,
+                content_hash: row.try_get("content_hash")?,
+                created_at: row.try_get("created_at")?,
+            });
+        }
+        for row in sqlx::query("SELECT version_id, seq, hash, len FROM version_blocks").fetch_all(&mut *tx).await? {
+            snapshot.version_blocks.push(VersionBlockRow {
+                version: VersionId(row.try_get("version_id")?),
+                seq: row.try_get("seq")?,
+                hash: row.try_get("hash")?,
+                len: row.try_get("len")?,
+            });
+        }
+        for row in sqlx::query("SELECT hash, data FROM inline_blocks").fetch_all(&mut *tx).await? {
+            snapshot.inline_blocks.push(InlineBlock { hash: row.try_get("hash")?, data: row.try_get("data")? });
+        }
+        for row in sqlx::query("SELECT node_id, ns, name, value FROM dead_props").fetch_all(&mut *tx).await? {
+            snapshot.dead_props.push(DeadPropRow {
+                node: NodeId(row.try_get("node_id")?),
+                prop: DeadProp { ns: row.try_get("ns")?, name: row.try_get("name")?, value: row.try_get("value")? },
+            });
+        }
+        for row in sqlx::query(&format!("SELECT {LOCK_COLUMNS} FROM locks")).fetch_all(&mut *tx).await? {
+            snapshot.locks.push(lock_from_row(&row)?);
+        }
+        for row in sqlx::query(&format!("SELECT {UPLOAD_COLUMNS} FROM uploads")).fetch_all(&mut *tx).await? {
+            snapshot.uploads.push(upload_from_row(&row)?);
+        }
+        for row in
+            sqlx::query("SELECT upload_id, name, size, created_at FROM upload_chunks").fetch_all(&mut *tx).await?
+        {
+            snapshot.upload_chunks.push(UploadChunkRow {
+                upload: row.try_get("upload_id")?,
+                name: row.try_get("name")?,
+                size: row.try_get("size")?,
+                created_at: row.try_get("created_at")?,
+            });
+        }
+        for row in sqlx::query("SELECT upload_id, chunk_name, seq, hash, len FROM upload_chunk_blocks")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            snapshot.upload_chunk_blocks.push(UploadChunkBlockRow {
+                upload: row.try_get("upload_id")?,
+                chunk: row.try_get("chunk_name")?,
+                seq: row.try_get("seq")?,
+                hash: row.try_get("hash")?,
+                len: row.try_get("len")?,
+            });
+        }
+        // The identity sequence's last value covers deleted nodes too (NULL before first use).
+        snapshot.node_id_high_water = sqlx::query_scalar(
+            "SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('nodes', 'id')::regclass), 0)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        snapshot.sort();
+        Ok(snapshot)
+    }
+
+    async fn import_snapshot(&self, snapshot: &Snapshot) -> MetaResult<()> {
+        let nodes = snapshot.nodes_parents_first()?;
+        let mut tx = self.begin().await?;
+        // Two imports at once into the same database: the second waits and then finds accounts.
+        sqlx::query("LOCK TABLE users IN EXCLUSIVE MODE").execute(&mut *tx).await?;
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *tx).await?;
+        let node_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM nodes").fetch_one(&mut *tx).await?;
+        if users + node_count > 0 {
+            return Err(MetaError::Conflict(format!(
+                "the target metadata store is not empty ({users} accounts, {node_count} files and folders)"
+            )));
+        }
+        for user in &snapshot.users {
+            sqlx::query(&format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"))
+                .bind(user.id.0)
+                .bind(&user.name)
+                .bind(&user.display_name)
+                .bind(&user.email)
+                .bind(&user.password_hash)
+                .bind(user.quota)
+                .bind(user.is_admin)
+                .bind(user.created_at)
+                .bind(user.last_failed_login)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.app_passwords {
+            sqlx::query(
+                "INSERT INTO app_passwords (id, user_id, label, token_hash, created_at, last_used) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(row.id)
+            .bind(row.user.0)
+            .bind(&row.label)
+            .bind(&row.token_hash)
+            .bind(row.created_at)
+            .bind(row.last_used)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for node in nodes {
+            sqlx::query(&format!(
+                "INSERT INTO nodes ({NODE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            ))
+            .bind(node.id.0)
+            .bind(node.owner.0)
+            .bind(node.parent.map(|parent| parent.0))
+            .bind(&node.name)
+            .bind(node.is_dir)
+            .bind(node.size)
+            .bind(node.mtime)
+            .bind(node.ctime)
+            .bind(&node.etag)
+            .bind(node.version.map(|version| version.0))
+            .bind(&node.checksum)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for row in &snapshot.versions {
+            sqlx::query(
+                "INSERT INTO versions (id, node_id, size, content_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(row.id.0)
+            .bind(row.node.0)
+            .bind(row.size)
+            .bind(&row.content_hash)
+            .bind(row.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for row in &snapshot.version_blocks {
+            sqlx::query("INSERT INTO version_blocks (version_id, seq, hash, len) VALUES ($1, $2, $3, $4)")
+                .bind(row.version.0)
+                .bind(row.seq)
+                .bind(&row.hash)
+                .bind(row.len)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for block in &snapshot.inline_blocks {
+            sqlx::query("INSERT INTO inline_blocks (hash, data) VALUES ($1, $2)")
+                .bind(&block.hash)
+                .bind(&block.data)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.dead_props {
+            sqlx::query("INSERT INTO dead_props (node_id, ns, name, value) VALUES ($1, $2, $3, $4)")
+                .bind(row.node.0)
+                .bind(&row.prop.ns)
+                .bind(&row.prop.name)
+                .bind(&row.prop.value)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for lock in &snapshot.locks {
+            sqlx::query(&format!("INSERT INTO locks ({LOCK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"))
+                .bind(&lock.token)
+                .bind(lock.owner.0)
+                .bind(&lock.path)
+                .bind(lock.depth_infinite)
+                .bind(lock.exclusive)
+                .bind(&lock.owner_xml)
+                .bind(lock.timeout_secs)
+                .bind(lock.expires_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for upload in &snapshot.uploads {
+            sqlx::query(&format!("INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+                .bind(upload.id)
+                .bind(upload.owner.0)
+                .bind(&upload.name)
+                .bind(&upload.destination)
+                .bind(upload.total_length)
+                .bind(upload.created_at)
+                .bind(upload.updated_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.upload_chunks {
+            sqlx::query("INSERT INTO upload_chunks (upload_id, name, size, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(row.upload)
+                .bind(&row.name)
+                .bind(row.size)
+                .bind(row.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.upload_chunk_blocks {
+            sqlx::query(
+                "INSERT INTO upload_chunk_blocks (upload_id, chunk_name, seq, hash, len) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(row.upload)
+            .bind(&row.chunk)
+            .bind(row.seq)
+            .bind(&row.hash)
+            .bind(row.len)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Explicit ids do not advance identity sequences: continue above the imported ids (for
+        // nodes also above the source's high-water mark). setval(NULL) of an empty table is a no-op.
+        for table in ["users", "app_passwords", "versions", "uploads"] {
+            sqlx::query(&format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('nodes', 'id'), \
+             NULLIF(GREATEST((SELECT COALESCE(MAX(id), 0) FROM nodes), $1), 0))",
+        )
+        .bind(snapshot.node_id_high_water)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -7,42 +7,28 @@
 //! through it. Every test gets two independent handles on the same database (as two Hafen
 //! nodes would have); most use only the first.
 
+mod support;
+
 use hafen_meta::*;
-use sqlx::{Connection, Executor, PgConnection};
 use std::future::Future;
 use std::sync::Arc;
 
 type Store = Arc<dyn MetaStore>;
 
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
 // ---------------------------------------------------------------------------------------------
-// harness
+// harness (the databases come from `support`)
 
 async fn run_sqlite<F, Fut>(test: F)
 where
     F: FnOnce(Store, Store) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let url = format!("sqlite://{}", dir.path().join("meta.db").display());
-    let first = hafen_meta::open(&url).await.expect("open SQLite store");
-    let second = hafen_meta::open(&url).await.expect("open second SQLite handle");
-    test(first, second).await;
-}
-
-/// `base` with its database name replaced by `database` (query parameters kept).
-fn with_database(base: &str, database: &str) -> String {
-    let (without_query, query) = match base.split_once('?') {
-        Some((url, query)) => (url, format!("?{query}")),
-        None => (base, String::new()),
-    };
-    let scheme_end = without_query.find("://").map_or(0, |at| at + 3);
-    let server = match without_query[scheme_end..].find('/') {
-        Some(slash) => &without_query[..scheme_end + slash],
-        None => without_query,
-    };
-    format!("{server}/{database}{query}")
+    support::with_sqlite_url(|url| async move {
+        let first = hafen_meta::open(&url).await.expect("open SQLite store");
+        let second = hafen_meta::open(&url).await.expect("open second SQLite handle");
+        test(first, second).await;
+    })
+    .await;
 }
 
 async fn run_postgres<F, Fut>(test: F)
@@ -50,34 +36,12 @@ where
     F: FnOnce(Store, Store) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let base = std::env::var("HAFEN_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
-    let mut admin = match PgConnection::connect(&base).await {
-        Ok(connection) => connection,
-        Err(error) => panic!(
-            "PostgreSQL is required by the conformance suite but {base} is not reachable: {error}\n\
-             Start PostgreSQL on 127.0.0.1:5432 with trust authentication for local connections \
-             (database `test`), or point HAFEN_TEST_POSTGRES_URL at a server where the user may \
-             CREATE DATABASE."
-        ),
-    };
-    let database = format!("hafen_test_{}", hex::encode(rand::random::<[u8; 8]>()));
-    admin.execute(format!("CREATE DATABASE {database}").as_str()).await.expect("CREATE DATABASE");
-    let url = with_database(&base, &database);
-    let outcome = tokio::spawn(async move {
+    support::with_postgres_url(|url| async move {
         let first = hafen_meta::open(&url).await.expect("open PostgreSQL store");
         let second = hafen_meta::open(&url).await.expect("open second PostgreSQL handle");
         test(first, second).await;
     })
     .await;
-    // FORCE ends the connections the stores' pools may still hold.
-    admin.execute(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)").as_str()).await.expect("DROP DATABASE");
-    let _ = admin.close().await;
-    if let Err(error) = outcome {
-        match error.try_into_panic() {
-            Ok(panic) => std::panic::resume_unwind(panic),
-            Err(error) => panic!("test task failed: {error}"),
-        }
-    }
 }
 
 /// Generates `sqlite::NAME` and `postgres::NAME` for each test function. Functions listed
@@ -1072,9 +1036,12 @@ async fn concurrent_commits_many_paths(first: Store, second: Store) {
 
 #[test]
 fn database_url_is_replaced() {
-    assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/test", "x"), "postgres://postgres@127.0.0.1:5432/x");
-    assert_eq!(with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
-    assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    assert_eq!(
+        support::with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(support::with_database("postgres://u@h/test?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+    assert_eq!(support::with_database("postgres://u@h", "x"), "postgres://u@h/x");
 }
 
 #[tokio::test]

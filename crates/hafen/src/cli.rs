@@ -1,6 +1,7 @@
-//! Command-line interface: `serve`, account administration (`user …`), `fsck` and moving data
-//! between storage backends (`store …`). Account commands work on the same data directory
-//! while the server runs (SQLite in WAL mode) and take the same store options as `serve`.
+//! Command-line interface: `serve`, account administration (`user …`), `fsck`, schema
+//! migrations (`migrate`) and moving data between storage backends (`store …`: blocks only,
+//! or a whole instance). Account commands work on the same data directory while the server
+//! runs (SQLite in WAL mode) and take the same store options as `serve`.
 
 use crate::config::{FileConfig, Settings};
 use crate::server;
@@ -56,7 +57,10 @@ pub enum Command {
         #[arg(long, default_value_t = 900)]
         grace_seconds: u64,
     },
-    /// Move data between storage backends (disk ↔ S3)
+    /// Apply pending schema migrations to the metadata database and print the schema version
+    /// before and after (`serve` applies them at start too)
+    Migrate,
+    /// Move data between storage backends (SQLite ↔ PostgreSQL, disk ↔ S3)
     #[command(subcommand)]
     Store(StoreCommand),
 }
@@ -73,6 +77,27 @@ pub enum StoreCommand {
         /// Target blob store url (same forms)
         #[arg(long)]
         to: String,
+        /// Blocks copied at the same time
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Copy a whole instance into new, empty stores: the blocks its files and uploads use (each
+    /// read through the verifying read), then all metadata in one transaction, keeping file
+    /// ids, ETags, versions, app passwords, dead properties and locks. Stop the source first.
+    /// Exit status 1 when source blocks were missing or corrupt (listed; the rest is copied).
+    Copy {
+        /// Source metadata database [default: the instance's, from --database-url / --data]
+        #[arg(long)]
+        from_database: Option<String>,
+        /// Source blob store [default: the instance's, from --blob-url / --data]
+        #[arg(long)]
+        from_blobs: Option<String>,
+        /// Target metadata database (sqlite://PATH or postgres://…); must hold no account
+        #[arg(long)]
+        to_database: String,
+        /// Target blob store (file:///PATH or s3://BUCKET[/PREFIX]?endpoint=…&region=…)
+        #[arg(long)]
+        to_blobs: String,
         /// Blocks copied at the same time
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
@@ -161,8 +186,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let core = server::open_core(&settings).await?;
             fsck(&core, Duration::from_secs(grace_seconds)).await
         }
+        Command::Migrate => {
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            migrate(&settings).await
+        }
         Command::Store(StoreCommand::CopyBlobs { from, to, concurrency }) => copy_blobs(&from, &to, concurrency).await,
+        Command::Store(StoreCommand::Copy { from_database, from_blobs, to_database, to_blobs, concurrency }) => {
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let from_database = from_database.unwrap_or_else(|| settings.database_url());
+            let source_blobs = match &from_blobs {
+                Some(url) => hafen_blob::open(url).context("cannot open the source blob store (--from-blobs)")?,
+                None => server::open_blobs(&settings).context("cannot open the source blob store")?,
+            };
+            copy_instance(&from_database, source_blobs, &to_database, &to_blobs, concurrency).await
+        }
     }
+}
+
+/// `hafen migrate`: the schema version before and after applying pending migrations.
+async fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let url = settings.database_url();
+    let latest = hafen_meta::latest_schema_version(&url)?;
+    let before = hafen_meta::stored_schema_version(&url).await.context("cannot read the schema version")?;
+    anyhow::ensure!(
+        before <= latest,
+        "the database has schema version {before}, newer than {latest} of this build: run a newer hafen"
+    );
+    let meta = server::open_meta(settings).await?;
+    let after = meta.schema_version().await.context("cannot read the schema version")?;
+    let mut out = std::io::stdout().lock();
+    if after == before {
+        writeln!(out, "schema version {after}: up to date")?;
+    } else {
+        writeln!(out, "schema version {before} -> {after}: applied {} migrations", after - before)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn user_command(core: &Arc<Core>, command: UserCommand) -> anyhow::Result<ExitCode> {
@@ -310,6 +370,115 @@ async fn copy_blobs(from: &str, to: &str, concurrency: usize) -> anyhow::Result<
         started.elapsed().as_secs_f64()
     )?;
     Ok(if report.damaged.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `hafen store copy`: blocks first (so that an interrupted copy can be rerun: present blocks
+/// are skipped and the target metadata is still empty), then the metadata in one transaction.
+async fn copy_instance(
+    from_database: &str,
+    source_blobs: Arc<dyn hafen_blob::BlobStore>,
+    to_database: &str,
+    to_blobs: &str,
+    concurrency: usize,
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(from_database != to_database, "source and target metadata database are the same");
+    let target_blobs = hafen_blob::open(to_blobs).context("cannot open the target blob store (--to-blobs)")?;
+    source_blobs.check().await.context("cannot reach the source blob store")?;
+    target_blobs.check().await.context("cannot reach the target blob store (--to-blobs)")?;
+    if let Some(path) = to_database.strip_prefix("sqlite://") {
+        if let Some(parent) = std::path::Path::new(path).parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create the directory of {}", parent.display()))?;
+        }
+    }
+    let source = hafen_meta::open(from_database).await.context("cannot open the source metadata store")?;
+    let target =
+        hafen_meta::open(to_database).await.context("cannot open the target metadata store (--to-database)")?;
+    let accounts = target.count_users().await.context("cannot read the target metadata store")?;
+    anyhow::ensure!(accounts == 0, "the target metadata store is not empty ({accounts} accounts); give a new database");
+
+    let started = std::time::Instant::now();
+    let snapshot = source.export_snapshot().await.context("cannot read the source metadata")?;
+    let blocks = snapshot.blob_blocks();
+    let present: std::collections::HashSet<hafen_blob::BlockHash> = target_blobs
+        .list()
+        .await
+        .context("cannot list the target blob store")?
+        .into_iter()
+        .map(|block| block.hash)
+        .collect();
+    let mut damaged: Vec<String> = Vec::new();
+    let mut pending = Vec::new();
+    for block in &blocks {
+        match hafen_blob::BlockHash::parse(&block.hash) {
+            Some(hash) if present.contains(&hash) => {}
+            Some(hash) => pending.push(hash),
+            None => damaged.push(format!("invalid block name {:?} in the metadata", block.hash)),
+        }
+    }
+    let (total, skipped) = (blocks.len(), blocks.len() - pending.len() - damaged.len());
+    let (mut copied, mut bytes) = (0usize, 0u64);
+    let mut last_line = started;
+    let mut queue = pending.into_iter();
+    let mut running: tokio::task::JoinSet<Result<u64, hafen_blob::BlobError>> = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < concurrency.max(1) {
+            let Some(hash) = queue.next() else { break };
+            let (from, to) = (source_blobs.clone(), target_blobs.clone());
+            running.spawn(async move {
+                // `get` verifies the BLAKE3 hash: a damaged block is never written.
+                let data = from.get(&hash).await?;
+                let length = data.len() as u64;
+                to.put(&hash, data).await?;
+                Ok(length)
+            });
+        }
+        let Some(joined) = running.join_next().await else { break };
+        match joined.context("a copy task failed")? {
+            Ok(length) => {
+                copied += 1;
+                bytes += length;
+            }
+            Err(error @ (hafen_blob::BlobError::Missing(_) | hafen_blob::BlobError::Corrupt(_))) => {
+                damaged.push(error.to_string());
+            }
+            Err(error) => {
+                running.abort_all();
+                return Err(anyhow::Error::new(error).context("copying blocks failed"));
+            }
+        }
+        let done = skipped + copied + damaged.len();
+        if last_line.elapsed() >= Duration::from_secs(2) || done == total {
+            last_line = std::time::Instant::now();
+            eprintln!(
+                "store copy: {done}/{total} blocks ({copied} copied, {skipped} already present, {} damaged), \
+                 {:.1} MB written",
+                damaged.len(),
+                bytes as f64 / 1e6
+            );
+        }
+    }
+    target.import_snapshot(&snapshot).await.context("cannot write the metadata into the target")?;
+    let mut out = std::io::stdout().lock();
+    for damage in &damaged {
+        writeln!(out, "not copied: {damage}")?;
+    }
+    writeln!(
+        out,
+        "copied metadata: {} accounts, {} files and folders, {} versions, {} inline blocks, {} app passwords",
+        snapshot.users.len(),
+        snapshot.nodes.len(),
+        snapshot.versions.len(),
+        snapshot.inline_blocks.len(),
+        snapshot.app_passwords.len()
+    )?;
+    writeln!(
+        out,
+        "copied {copied} blocks ({bytes} bytes), {skipped} already present, {} damaged, of {total} referenced; {:.1} s",
+        damaged.len(),
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(if damaged.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 #[cfg(test)]

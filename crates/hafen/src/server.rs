@@ -5,6 +5,7 @@ use crate::config::Settings;
 use anyhow::Context;
 use hafen_blob::BlobStore;
 use hafen_core::{Core, NewAccount};
+use hafen_meta::MetaStore;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,11 +15,17 @@ use std::time::Duration;
 /// (default SQLite at `DATA/hafen.db`), blocks from `--blob-url` / `HAFEN_BLOB_URL` (default
 /// local disk in `DATA`). The data directory is created either way.
 pub async fn open_core(settings: &Settings) -> anyhow::Result<Arc<Core>> {
-    let data = &settings.data;
-    std::fs::create_dir_all(data).with_context(|| format!("cannot create data directory {}", data.display()))?;
-    let meta = hafen_meta::open(&settings.database_url()).await.context("cannot open the metadata store")?;
+    let meta = open_meta(settings).await?;
     let blobs = open_blobs(settings)?;
     Ok(Core::new(meta, blobs))
+}
+
+/// Opens the metadata store the settings name, applying pending schema migrations (creates
+/// the data directory, where the default SQLite database lives).
+pub async fn open_meta(settings: &Settings) -> anyhow::Result<Arc<dyn MetaStore>> {
+    let data = &settings.data;
+    std::fs::create_dir_all(data).with_context(|| format!("cannot create data directory {}", data.display()))?;
+    hafen_meta::open(&settings.database_url()).await.context("cannot open the metadata store")
 }
 
 /// The blob store the settings name (nothing remote is contacted yet).
