@@ -43,6 +43,12 @@ pub fn lock_covers(lock: &Lock, path: &TreePath) -> bool {
     path == &root || (lock.depth_infinite && path.is_within(&root))
 }
 
+/// When a lock granted now for `timeout_secs` ends. Times are whole seconds, so one is added:
+/// a lock lives at least as long as granted, never a few milliseconds short of a second.
+fn expiry(timeout_secs: i64) -> i64 {
+    unix_now() + timeout_secs + 1
+}
+
 fn clamp_timeout(requested: Option<i64>) -> i64 {
     requested.unwrap_or(DEFAULT_TIMEOUT_SECS).clamp(1, MAX_TIMEOUT_SECS)
 }
@@ -132,7 +138,7 @@ impl Core {
             exclusive: request.exclusive,
             owner_xml: request.owner_xml,
             timeout_secs,
-            expires_at: unix_now() + timeout_secs,
+            expires_at: expiry(timeout_secs),
         };
         if !self.meta.insert_lock(&lock, &conflicts).await? {
             return Err(already_locked());
@@ -157,7 +163,7 @@ impl Core {
                 CoreError::PreconditionFailed("no lock token in the If header matches a lock of this resource".into())
             })?;
         lock.timeout_secs = clamp_timeout(timeout_secs);
-        lock.expires_at = unix_now() + lock.timeout_secs;
+        lock.expires_at = expiry(lock.timeout_secs);
         self.meta.refresh_lock(&lock.token, lock.timeout_secs, lock.expires_at).await?;
         Ok(lock)
     }

@@ -116,6 +116,12 @@ fn assert_not_named(lines: &[String], file: &str) {
 
 #[test]
 fn flipped_byte_fails_get_and_fsck_names_the_file() {
+    if common::skip_unless_embedded(
+        "flipped_byte_fails_get_and_fsck_names_the_file",
+        "it damages block files in DATA/blocks directly",
+    ) {
+        return;
+    }
     let (_tempdir, data) = new_data_dir();
     let mut server = TestServer::start_in(&data, &[]);
 
@@ -160,6 +166,12 @@ fn flipped_byte_fails_get_and_fsck_names_the_file() {
 
 #[test]
 fn deleted_block_is_reported_missing_by_fsck() {
+    if common::skip_unless_embedded(
+        "deleted_block_is_reported_missing_by_fsck",
+        "it damages block files in DATA/blocks directly",
+    ) {
+        return;
+    }
     let (_tempdir, data) = new_data_dir();
     let mut server = TestServer::start_in(&data, &[]);
 
@@ -186,6 +198,12 @@ fn deleted_block_is_reported_missing_by_fsck() {
 
 #[test]
 fn fsck_on_a_healthy_store_exits_zero() {
+    if common::skip_unless_embedded(
+        "fsck_on_a_healthy_store_exits_zero",
+        "it damages block files in DATA/blocks directly",
+    ) {
+        return;
+    }
     let (_tempdir, data) = new_data_dir();
     let mut server = TestServer::start_in(&data, &[]);
     upload(&server, "a.bin", &random_bytes(5 * MIB, 21));
@@ -204,6 +222,12 @@ fn fsck_on_a_healthy_store_exits_zero() {
 /// which every machine of this project has.
 #[test]
 fn flipped_byte_in_an_inline_block_is_never_served() {
+    if common::skip_unless_embedded(
+        "flipped_byte_in_an_inline_block_is_never_served",
+        "it edits the SQLite database file directly",
+    ) {
+        return;
+    }
     let (_keep, data) = new_data_dir();
     let small = random_bytes(1000, 77);
     let intact = random_bytes(2000, 78);

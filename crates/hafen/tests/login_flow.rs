@@ -256,9 +256,7 @@ fn login_flow_pages_in_english_when_preferred() {
 
 #[test]
 fn login_flow_urls_use_https_only_behind_a_trusted_proxy() {
-    let tempdir = tempfile::Builder::new().prefix("hafen-test-").tempdir_in(common::test_tmp_root()).expect("tempdir");
-    let data = tempdir.path().join("data");
-    let server = TestServer::start_in(&data, &["--trusted-proxy", "127.0.0.1"]);
+    let server = TestServer::start_with(&["--trusted-proxy", "127.0.0.1"]);
     let url = format!("{}/index.php/login/v2", server.base);
     let reply =
         Client::anonymous().send("POST", &url, &[("X-Forwarded-Proto", "https"), ("Host", "cloud.example.org")], b"");

@@ -96,6 +96,12 @@ fn start_cluster() -> Cluster {
 
 #[test]
 fn two_nodes_share_one_database_and_one_bucket() {
+    if common::skip_unless_embedded(
+        "two_nodes_share_one_database_and_one_bucket",
+        "it runs on PostgreSQL and S3 in every mode; nothing to repeat",
+    ) {
+        return;
+    }
     let cluster = start_cluster();
     let (a, b) = (&cluster.nodes[0], &cluster.nodes[1]);
     let client = Client::new("admin", ADMIN_PASSWORD);
@@ -147,6 +153,12 @@ fn two_nodes_share_one_database_and_one_bucket() {
 
 #[test]
 fn concurrent_writes_through_both_nodes_serialise() {
+    if common::skip_unless_embedded(
+        "concurrent_writes_through_both_nodes_serialise",
+        "it runs on PostgreSQL and S3 in every mode; nothing to repeat",
+    ) {
+        return;
+    }
     let cluster = start_cluster();
     let bases: Vec<String> = cluster.nodes.iter().map(|node| node.dav_url("admin", "")).collect();
     let client = Client::new("admin", ADMIN_PASSWORD);

@@ -1,11 +1,22 @@
 //! Test harness shared by the end-to-end tests: starts the real `hafen` binary on an
 //! ephemeral port with a temporary data directory, creates accounts through the CLI and
 //! offers a small HTTP client (ureq) that speaks arbitrary WebDAV methods.
+//!
+//! Backend matrix: with `HAFEN_TEST_BACKEND=postgres-s3` (default `embedded`: SQLite and
+//! blocks in the data directory) every server started by [`TestServer::start`] or
+//! [`TestServer::start_with`] gets its own fresh PostgreSQL database (created with `psql` on
+//! `HAFEN_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`, dropped when
+//! the server drops) and its own bucket on one moto S3 server shared by the test process
+//! (started on first use, ended when the test process exits). CLI calls for that server's data
+//! directory ([`run_cli`], [`TestServer::cli`]) name the same stores. Tests that look at the
+//! local block files or the SQLite file skip themselves in that mode
+//! ([`skip_unless_embedded`]).
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Password of the `admin` account every test server starts with.
@@ -17,11 +28,21 @@ pub fn hafen_bin() -> &'static str {
 }
 
 /// Runs `hafen --data DIR ARGS…` to completion, feeding `stdin`, and returns (exit code, stdout, stderr).
+/// When a running test server uses external stores for `DIR`, their `--database-url` and
+/// `--blob-url` (and S3 credentials) are passed too.
 pub fn run_cli(data: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+    let store_args = registered_store_args(data);
+    run_cli_with(data, &store_args, args, stdin)
+}
+
+/// `run_cli` with explicit global store arguments (placed before `args`).
+pub fn run_cli_with(data: &Path, store_args: &[String], args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let mut child = Command::new(hafen_bin())
         .arg("--data")
         .arg(data)
+        .args(store_args)
         .args(args)
+        .envs(s3_credentials())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -49,20 +70,59 @@ pub struct TestServer {
     pub child: Option<Child>,
     /// `http://127.0.0.1:PORT` without a trailing slash.
     pub base: String,
+    /// External stores (PostgreSQL database and S3 bucket) this server uses, if any; shared by
+    /// the nodes of a cluster, dropped (database dropped) after the last of them.
+    stores: Option<Arc<ExternalStores>>,
 }
 
 impl TestServer {
-    /// Starts a server on a fresh temporary data directory.
+    /// Starts a server on a fresh temporary data directory, on the stores `HAFEN_TEST_BACKEND` selects.
     pub fn start() -> TestServer {
+        TestServer::start_with(&[])
+    }
+
+    /// Like [`TestServer::start`], with extra arguments appended to `serve`.
+    pub fn start_with(extra_args: &[&str]) -> TestServer {
         let tempdir = tempfile::Builder::new().prefix("hafen-test-").tempdir_in(test_tmp_root()).expect("tempdir");
         let data = tempdir.path().join("data");
-        let mut server = TestServer::start_in(&data, &[]);
+        let mut server = match backend() {
+            Backend::Embedded => TestServer::start_in(&data, extra_args),
+            Backend::PostgresS3 => TestServer::start_on(&data, Arc::new(ExternalStores::create()), extra_args),
+        };
         server._tempdir = Some(tempdir);
         server
     }
 
+    /// Starts a server on the given data directory and external stores (several servers may
+    /// share them: a cluster), with extra arguments appended to `serve`.
+    pub fn start_on(data: &Path, stores: Arc<ExternalStores>, extra_args: &[&str]) -> TestServer {
+        let store_args = stores.args();
+        let mut args: Vec<&str> = store_args.iter().map(String::as_str).collect();
+        args.extend_from_slice(extra_args);
+        let mut server = TestServer::start_in(data, &args);
+        // Guard against silently testing the embedded stores: the server created its accounts
+        // in PostgreSQL and no SQLite file.
+        assert!(!data.join("hafen.db").exists(), "server on {} created a SQLite database", stores.database_url);
+        let users = psql_query(&stores.database_url, "SELECT count(*) FROM users");
+        assert!(users.trim().parse::<u32>().is_ok_and(|n| n >= 1), "no account in {}: {users}", stores.database_url);
+        register_store_args(data, store_args.clone());
+        server.stores = Some(stores);
+        server
+    }
+
+    /// The global arguments naming this server's stores (empty for the embedded ones).
+    pub fn store_args(&self) -> Vec<String> {
+        self.stores.as_ref().map(|stores| stores.args()).unwrap_or_default()
+    }
+
+    /// Runs `hafen --data DATA [store arguments] ARGS…` against this server's stores.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
+        run_cli_with(&self.data, &self.store_args(), args, stdin)
+    }
+
     /// Starts a server on the given data directory (which may hold data of an earlier run),
-    /// with extra arguments appended to `serve`.
+    /// with extra arguments appended to `serve`. Always the stores the arguments name (by
+    /// default the embedded ones), whatever `HAFEN_TEST_BACKEND` says.
     pub fn start_in(data: &Path, extra_args: &[&str]) -> TestServer {
         let mut child = Command::new(hafen_bin())
             .arg("--data")
@@ -75,6 +135,9 @@ impl TestServer {
             .env("HAFEN_LOG", std::env::var("HAFEN_LOG").unwrap_or_else(|_| "warn".into()))
             .env_remove("HAFEN_LISTEN")
             .env_remove("HAFEN_DATA")
+            .env_remove("HAFEN_DATABASE_URL")
+            .env_remove("HAFEN_BLOB_URL")
+            .envs(s3_credentials())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -100,14 +163,14 @@ impl TestServer {
             let mut sink = Vec::new();
             let _ = reader.read_to_end(&mut sink);
         });
-        TestServer { data: data.to_path_buf(), _tempdir: None, child: Some(child), base }
+        TestServer { data: data.to_path_buf(), _tempdir: None, child: Some(child), base, stores: None }
     }
 
     /// Creates an account through the CLI (works while the server runs).
     pub fn add_user(&self, name: &str, password: &str, extra: &[&str]) {
         let mut args = vec!["user", "add", name, "--password-stdin"];
         args.extend_from_slice(extra);
-        let (code, out, err) = run_cli(&self.data, &args, Some(&format!("{password}\n")));
+        let (code, out, err) = self.cli(&args, Some(&format!("{password}\n")));
         assert_eq!(code, 0, "user add failed: {out} {err}");
     }
 
@@ -128,7 +191,203 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.kill();
+        if self.stores.is_some() {
+            unregister_store_args(&self.data);
+        }
     }
+}
+
+/// The stores test servers run on (`HAFEN_TEST_BACKEND`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite and blocks in the data directory (the default).
+    Embedded,
+    /// A fresh PostgreSQL database and S3 bucket (moto) per server.
+    PostgresS3,
+}
+
+/// The backend `HAFEN_TEST_BACKEND` selects (`embedded`, the default, or `postgres-s3`).
+pub fn backend() -> Backend {
+    match std::env::var("HAFEN_TEST_BACKEND").unwrap_or_default().as_str() {
+        "" | "embedded" => Backend::Embedded,
+        "postgres-s3" => Backend::PostgresS3,
+        other => panic!("HAFEN_TEST_BACKEND={other}: expected `embedded` or `postgres-s3`"),
+    }
+}
+
+/// True (after printing why) when the test should not run because the selected backend is not
+/// the embedded one: for tests that inspect block files or the SQLite database directly.
+pub fn skip_unless_embedded(test: &str, reason: &str) -> bool {
+    if backend() == Backend::Embedded {
+        return false;
+    }
+    println!("skipping {test} with HAFEN_TEST_BACKEND={:?}: {reason}", backend());
+    eprintln!("skipping {test} with HAFEN_TEST_BACKEND={:?}: {reason}", backend());
+    true
+}
+
+/// Default PostgreSQL server for tests (trust authentication on loopback).
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// Dummy credentials for moto (which checks that a request has credentials, not the signature).
+pub const S3_ACCESS_KEY: &str = "hafen-test-key";
+pub const S3_SECRET_KEY: &str = "hafen-test-secret";
+
+fn s3_credentials() -> [(&'static str, &'static str); 2] {
+    [("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY), ("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY)]
+}
+
+/// A fresh PostgreSQL database and a fresh bucket on the process's moto server; the database
+/// is dropped when this drops (the bucket goes with moto at process exit).
+pub struct ExternalStores {
+    admin_url: String,
+    database: String,
+    pub database_url: String,
+    pub bucket: String,
+    pub blob_url: String,
+}
+
+impl ExternalStores {
+    pub fn create() -> ExternalStores {
+        let admin_url = std::env::var("HAFEN_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+        let suffix = hex::encode(rand::random::<[u8; 6]>());
+        let database = format!("hafen_test_{suffix}");
+        psql(&admin_url, &format!("CREATE DATABASE {database}"));
+        let database_url = sibling_database_url(&admin_url, &database);
+        let moto = shared_moto();
+        let bucket = format!("hafen-{suffix}");
+        moto.create_bucket(&bucket);
+        let blob_url = format!("s3://{bucket}?endpoint={}&region=us-east-1", moto.endpoint);
+        ExternalStores { admin_url, database, database_url, bucket, blob_url }
+    }
+
+    /// `--database-url URL --blob-url URL`.
+    pub fn args(&self) -> Vec<String> {
+        vec!["--database-url".into(), self.database_url.clone(), "--blob-url".into(), self.blob_url.clone()]
+    }
+}
+
+impl Drop for ExternalStores {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                self.admin_url.as_str(),
+                "-q",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database),
+            ])
+            .output();
+    }
+}
+
+/// `admin_url` with its database name replaced by `name` (query kept).
+fn sibling_database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = admin_url.split_once('?').map_or((admin_url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+fn psql(url: &str, sql: &str) {
+    let output = Command::new("psql").args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect(
+        "psql must be installed and PostgreSQL reachable (HAFEN_TEST_POSTGRES_URL, default \
+         postgres://postgres@127.0.0.1:5432/test)",
+    );
+    assert!(output.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Runs one query with `psql -tA` and returns its output.
+pub fn psql_query(url: &str, sql: &str) -> String {
+    let output = Command::new("psql").args([url, "-tA", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql");
+    assert!(output.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// One moto S3 server (PyPI `moto[server]`) per test process, on a free loopback port.
+pub struct SharedMoto {
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+    /// The write end of the wrapper shell's stdin: when the test process exits (however),
+    /// the pipe closes and the wrapper kills moto.
+    _lifeline: Mutex<ChildStdin>,
+}
+
+/// An `Authorization` header naming the test key; moto does not check the signature.
+const S3_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=hafen-test-key/20250101/us-east-1/s3/aws4_request, \
+     SignedHeaders=host, Signature=0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The process's moto server, started on first use.
+pub fn shared_moto() -> &'static SharedMoto {
+    static MOTO: OnceLock<SharedMoto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        // `read` returns at EOF on stdin, i.e. when this process has exited.
+        let script = format!(
+            "python3 -m moto.server -H 127.0.0.1 -p {port} >/dev/null 2>&1 </dev/null & moto=$!; \
+             read _ignored; kill $moto 2>/dev/null; wait $moto"
+        );
+        let mut child = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto (pip install 'moto[server]')");
+        let lifeline = child.stdin.take().expect("moto wrapper stdin");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if ureq::get(&format!("{endpoint}/")).timeout(Duration::from_secs(2)).call().is_ok() {
+                break;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("moto exited ({status}); is `moto[server]` installed (scripts/test installs it)?");
+            }
+            assert!(Instant::now() < deadline, "moto did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        SharedMoto { endpoint, _lifeline: Mutex::new(lifeline) }
+    })
+}
+
+impl SharedMoto {
+    pub fn create_bucket(&self, bucket: &str) {
+        let response = ureq::put(&format!("{}/{bucket}", self.endpoint))
+            .set("Authorization", S3_AUTHORIZATION)
+            .call()
+            .expect("create bucket");
+        assert_eq!(response.status(), 200);
+    }
+}
+
+/// (data directory, store arguments) of running servers that use external stores.
+type StoreRegistry = Mutex<Vec<(PathBuf, Vec<String>)>>;
+
+/// Store arguments of data directories whose servers use external stores, for [`run_cli`].
+fn store_registry() -> &'static StoreRegistry {
+    static REGISTRY: OnceLock<StoreRegistry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Mutex::new(Vec::new()))
+}
+
+fn register_store_args(data: &Path, args: Vec<String>) {
+    let mut registry = store_registry().lock().unwrap_or_else(|e| e.into_inner());
+    registry.retain(|(path, _)| path != data);
+    registry.push((data.to_path_buf(), args));
+}
+
+fn unregister_store_args(data: &Path) {
+    store_registry().lock().unwrap_or_else(|e| e.into_inner()).retain(|(path, _)| path != data);
+}
+
+fn registered_store_args(data: &Path) -> Vec<String> {
+    let registry = store_registry().lock().unwrap_or_else(|e| e.into_inner());
+    registry.iter().find(|(path, _)| path == data).map(|(_, args)| args.clone()).unwrap_or_default()
 }
 
 /// Where test data directories live: not `/tmp`, whose file creation is slow on these machines.
@@ -171,6 +430,12 @@ impl Client {
 
     /// Sends `method url` with the given headers and body and returns the reply, whatever its status.
     pub fn send(&self, method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+        self.try_send(method, url, headers, body).unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Like [`Client::send`], but a transport error (connection refused or reset, timeout) is
+    /// returned instead of panicking.
+    pub fn try_send(&self, method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Result<Reply, String> {
         let mut request = self.agent.request(method, url);
         if let Some(auth) = &self.auth {
             request = request.set("Authorization", auth);
@@ -186,7 +451,7 @@ impl Client {
         let response = match result {
             Ok(response) => response,
             Err(ureq::Error::Status(_, response)) => response,
-            Err(other) => panic!("{method} {url}: transport error {other}"),
+            Err(other) => return Err(format!("{method} {url}: transport error {other}")),
         };
         let status = response.status();
         let headers = response
@@ -196,7 +461,7 @@ impl Client {
             .collect();
         let mut body = Vec::new();
         let _ = response.into_reader().take(u64::MAX).read_to_end(&mut body);
-        Reply { status, headers, body }
+        Ok(Reply { status, headers, body })
     }
 
     pub fn get(&self, url: &str) -> Reply {
