@@ -39,14 +39,24 @@ pub async fn copy_blocks(
     from: Arc<dyn BlobStore>,
     to: Arc<dyn BlobStore>,
     concurrency: usize,
+    on_progress: impl FnMut(&CopyProgress),
+) -> BlobResult<CopyReport> {
+    let source = from.list().await?.into_iter().map(|block| block.hash).collect();
+    copy_listed_blocks(from, to, source, concurrency, on_progress).await
+}
+
+/// Copies the given blocks (e.g. only those an instance references) from `from` into `to`.
+pub async fn copy_listed_blocks(
+    from: Arc<dyn BlobStore>,
+    to: Arc<dyn BlobStore>,
+    source: Vec<BlockHash>,
+    concurrency: usize,
     mut on_progress: impl FnMut(&CopyProgress),
 ) -> BlobResult<CopyReport> {
-    let source = from.list().await?;
     let present: HashSet<BlockHash> = to.list().await?.into_iter().map(|block| block.hash).collect();
     let mut report =
         CopyReport { progress: CopyProgress { total: source.len(), ..CopyProgress::default() }, damaged: Vec::new() };
-    let pending: Vec<BlockHash> =
-        source.into_iter().map(|block| block.hash).filter(|hash| !present.contains(hash)).collect();
+    let pending: Vec<BlockHash> = source.into_iter().filter(|hash| !present.contains(hash)).collect();
     report.progress.skipped = report.progress.total - pending.len();
     on_progress(&report.progress);
     let mut queue = pending.into_iter();

@@ -10,7 +10,7 @@ mod copy;
 mod fs;
 mod s3;
 
-pub use copy::{copy_blocks, CopyProgress, CopyReport};
+pub use copy::{copy_blocks, copy_listed_blocks, CopyProgress, CopyReport};
 pub use fs::FsBlobStore;
 pub use s3::{S3BlobStore, S3Config};
 

@@ -400,64 +400,32 @@ async fn copy_instance(
     let started = std::time::Instant::now();
     let snapshot = source.export_snapshot().await.context("cannot read the source metadata")?;
     let blocks = snapshot.blob_blocks();
-    let present: std::collections::HashSet<hafen_blob::BlockHash> = target_blobs
-        .list()
-        .await
-        .context("cannot list the target blob store")?
-        .into_iter()
-        .map(|block| block.hash)
-        .collect();
     let mut damaged: Vec<String> = Vec::new();
-    let mut pending = Vec::new();
+    let mut hashes = Vec::with_capacity(blocks.len());
     for block in &blocks {
         match hafen_blob::BlockHash::parse(&block.hash) {
-            Some(hash) if present.contains(&hash) => {}
-            Some(hash) => pending.push(hash),
+            Some(hash) => hashes.push(hash),
             None => damaged.push(format!("invalid block name {:?} in the metadata", block.hash)),
         }
     }
-    let (total, skipped) = (blocks.len(), blocks.len() - pending.len() - damaged.len());
-    let (mut copied, mut bytes) = (0usize, 0u64);
     let mut last_line = started;
-    let mut queue = pending.into_iter();
-    let mut running: tokio::task::JoinSet<Result<u64, hafen_blob::BlobError>> = tokio::task::JoinSet::new();
-    loop {
-        while running.len() < concurrency.max(1) {
-            let Some(hash) = queue.next() else { break };
-            let (from, to) = (source_blobs.clone(), target_blobs.clone());
-            running.spawn(async move {
-                // `get` verifies the BLAKE3 hash: a damaged block is never written.
-                let data = from.get(&hash).await?;
-                let length = data.len() as u64;
-                to.put(&hash, data).await?;
-                Ok(length)
-            });
-        }
-        let Some(joined) = running.join_next().await else { break };
-        match joined.context("a copy task failed")? {
-            Ok(length) => {
-                copied += 1;
-                bytes += length;
-            }
-            Err(error @ (hafen_blob::BlobError::Missing(_) | hafen_blob::BlobError::Corrupt(_))) => {
-                damaged.push(error.to_string());
-            }
-            Err(error) => {
-                running.abort_all();
-                return Err(anyhow::Error::new(error).context("copying blocks failed"));
-            }
-        }
-        let done = skipped + copied + damaged.len();
-        if last_line.elapsed() >= Duration::from_secs(2) || done == total {
+    let report = hafen_blob::copy_listed_blocks(source_blobs, target_blobs, hashes, concurrency, |progress| {
+        let done = progress.skipped + progress.copied + progress.damaged;
+        if last_line.elapsed() >= Duration::from_secs(2) || done == progress.total {
             last_line = std::time::Instant::now();
             eprintln!(
-                "store copy: {done}/{total} blocks ({copied} copied, {skipped} already present, {} damaged), \
-                 {:.1} MB written",
-                damaged.len(),
-                bytes as f64 / 1e6
+                "store copy: {done}/{} blocks ({} copied, {} already present, {} damaged), {:.1} MB written",
+                progress.total,
+                progress.copied,
+                progress.skipped,
+                progress.damaged,
+                progress.bytes as f64 / 1e6
             );
         }
-    }
+    })
+    .await
+    .context("copying blocks failed")?;
+    damaged.extend(report.damaged.iter().map(ToString::to_string));
     target.import_snapshot(&snapshot).await.context("cannot write the metadata into the target")?;
     let mut out = std::io::stdout().lock();
     for damage in &damaged {
@@ -474,8 +442,12 @@ async fn copy_instance(
     )?;
     writeln!(
         out,
-        "copied {copied} blocks ({bytes} bytes), {skipped} already present, {} damaged, of {total} referenced; {:.1} s",
+        "copied {} blocks ({} bytes), {} already present, {} damaged, of {} referenced; {:.1} s",
+        report.progress.copied,
+        report.progress.bytes,
+        report.progress.skipped,
         damaged.len(),
+        report.progress.total,
         started.elapsed().as_secs_f64()
     )?;
     Ok(if damaged.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
