@@ -112,6 +112,20 @@ impl BlobStore for FsBlobStore {
         }
     }
 
+    async fn delete_if_older(&self, hash: &BlockHash, cutoff: SystemTime) -> BlobResult<bool> {
+        let path = self.path_of(hash);
+        let modified = match tokio::fs::metadata(&path).await {
+            Ok(metadata) => metadata.modified()?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(error) => return Err(error.into()),
+        };
+        if modified > cutoff {
+            return Ok(false);
+        }
+        self.delete(hash).await?;
+        Ok(true)
+    }
+
     async fn list(&self) -> BlobResult<Vec<StoredBlock>> {
         let blocks = self.blocks.clone();
         tokio::task::spawn_blocking(move || {
@@ -167,6 +181,22 @@ impl BlobStore for FsBlobStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn garbage_collection_spares_a_block_refreshed_after_the_cutoff() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let data = Bytes::from_static(b"orphan or not");
+        let hash = BlockHash::of(&data);
+        store.put(&hash, data.clone()).await.unwrap();
+        let long_ago = SystemTime::UNIX_EPOCH;
+        assert!(!store.delete_if_older(&hash, long_ago).await.unwrap(), "stored after the cutoff: kept");
+        assert_eq!(store.get(&hash).await.unwrap(), data);
+        let later = SystemTime::now() + std::time::Duration::from_secs(5);
+        assert!(store.delete_if_older(&hash, later).await.unwrap());
+        assert!(matches!(store.get(&hash).await, Err(BlobError::Missing(_))));
+        assert!(!store.delete_if_older(&hash, later).await.unwrap(), "already gone");
+    }
 
     #[tokio::test]
     async fn stores_verifies_and_detects_corruption() {

@@ -80,6 +80,10 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Reads a block and verifies its hash; a mismatch is `Corrupt`, never data.
     async fn get(&self, hash: &BlockHash) -> BlobResult<Bytes>;
     async fn delete(&self, hash: &BlockHash) -> BlobResult<()>;
+    /// Deletes the block only if it was not stored or refreshed after `cutoff` (garbage
+    /// collection: a deduplicated upload refreshes a block just before referencing it, so
+    /// checking again right before the delete keeps such a block). Returns whether it went.
+    async fn delete_if_older(&self, hash: &BlockHash, cutoff: SystemTime) -> BlobResult<bool>;
     /// All stored blocks (for garbage collection and fsck).
     async fn list(&self) -> BlobResult<Vec<StoredBlock>>;
     /// Removes leftovers of interrupted writes older than `older_than`; returns how many.

@@ -230,6 +230,20 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn delete_if_older(&self, hash: &BlockHash, cutoff: SystemTime) -> BlobResult<bool> {
+        let key = Self::key_of(hash);
+        let modified = match self.op.stat(&key).await {
+            Ok(meta) => meta.last_modified().map(SystemTime::from).unwrap_or_else(SystemTime::now),
+            Err(error) if error.kind() == ErrorKind::NotFound => return Ok(false),
+            Err(error) => return Err(self.error("HEAD", &key, error)),
+        };
+        if modified > cutoff {
+            return Ok(false);
+        }
+        self.delete(hash).await?;
+        Ok(true)
+    }
+
     async fn list(&self) -> BlobResult<Vec<StoredBlock>> {
         // ListObjectsV2 without delimiter; opendal follows the continuation tokens.
         let entries = match self.op.list_with("blocks/").recursive(true).await {

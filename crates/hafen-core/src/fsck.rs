@@ -90,8 +90,10 @@ impl Core {
         }
         let referenced: HashSet<&str> = users_of.keys().map(String::as_str).collect();
         for block in &stored {
-            if !referenced.contains(block.hash.as_str()) && block.modified <= cutoff {
-                self.blobs.delete(&block.hash).await?;
+            if !referenced.contains(block.hash.as_str())
+                && block.modified <= cutoff
+                && self.blobs.delete_if_older(&block.hash, cutoff).await?
+            {
                 report.orphans_removed += 1;
             }
         }
