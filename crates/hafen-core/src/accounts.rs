@@ -184,7 +184,7 @@ impl Core {
         // the user row, read anyway, says so, which keeps the common case at one query.
         let recently_failed = user
             .as_ref()
-            .map_or(true, |user| user.last_failed_login.is_some_and(|at| now - at < throttle::FORGET_AFTER_SECS));
+            .is_none_or(|user| user.last_failed_login.is_some_and(|at| now - at < throttle::FORGET_AFTER_SECS));
         if recently_failed {
             let blocked_until = self.meta.login_blocked_until(login, &address).await?;
             if blocked_until > now {

@@ -19,7 +19,7 @@ fn uploads_url(server: &TestServer, transfer: &str) -> String {
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
-    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[(i % 4) as usize] ^ seed).collect()
+    (0..len).map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[i % 4] ^ seed).collect()
 }
 
 fn sha1_hex(data: &[u8]) -> String {

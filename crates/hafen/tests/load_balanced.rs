@@ -363,7 +363,7 @@ impl Read for Trickle {
             return Ok(0);
         }
         // (The reader is called with small buffers: pause once per 64 KiB boundary crossed.)
-        if self.offset % (64 * 1024) == 0 {
+        if self.offset.is_multiple_of(64 * 1024) {
             std::thread::sleep(Duration::from_millis(15));
         }
         let boundary = (self.offset / (64 * 1024) + 1) * 64 * 1024;

@@ -121,7 +121,7 @@ pub(crate) fn requested_range(headers: &HeaderMap, node: &Node, size: u64) -> Da
     if spec.contains(',') {
         return Ok(None);
     }
-    let (first, last) = spec.split_once('-').ok_or_else(|| DavError::RangeNotSatisfiable(size))?;
+    let (first, last) = spec.split_once('-').ok_or(DavError::RangeNotSatisfiable(size))?;
     let (first, last) = (first.trim(), last.trim());
     let range = if first.is_empty() {
         let suffix: u64 = last.parse().map_err(|_| DavError::RangeNotSatisfiable(size))?;

@@ -130,8 +130,7 @@ async fn propfind(request: &DavRequest, transfer: Option<&str>) -> DavResult<Res
             write_response(&mut out, &base, &folder_props(hafen_core::unix_now()), "");
             if depth_one {
                 for session in request.core.list_uploads(&request.user).await? {
-                    let href =
-                        urls::href(&base.trim_end_matches('/'), &TreePath::from_segments([&session.name])?, true);
+                    let href = urls::href(base.trim_end_matches('/'), &TreePath::from_segments([&session.name])?, true);
                     write_response(&mut out, &href, &folder_props(session.updated_at), "");
                 }
             }
