@@ -667,11 +667,35 @@ impl MetaStore for SqliteStore {
     }
 
     async fn children(&self, parent: NodeId) -> MetaResult<Vec<Node>> {
-        let rows = sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? ORDER BY name"))
-            .bind(parent.0)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(rows.iter().map(node_from_row).collect::<Result<_, _>>()?)
+        // The whole listing comes back as one JSON row: sqlx's SQLite driver hands every row
+        // from its worker thread through a channel, which dominated the profile of large
+        // listings (10,000 entries: ~10,000 hand-offs instead of one).
+        let listing: String = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, \
+             version_id, checksum) ORDER BY name) FROM nodes WHERE parent_id = ?",
+        )
+        .bind(parent.0)
+        .fetch_one(&self.read)
+        .await?;
+        type Row = (i64, i64, Option<i64>, String, i64, i64, i64, i64, String, Option<i64>, Option<String>);
+        let rows: Vec<Row> =
+            serde_json::from_str(&listing).map_err(|error| MetaError::Commit(format!("folder listing: {error}")))?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, owner, parent, name, is_dir, size, mtime, ctime, etag, version, checksum)| Node {
+                id: NodeId(id),
+                owner: UserId(owner),
+                parent: parent.map(NodeId),
+                name,
+                is_dir: is_dir != 0,
+                size,
+                mtime,
+                ctime,
+                etag,
+                version: version.map(VersionId),
+                checksum,
+            })
+            .collect())
     }
 
     async fn node_path(&self, id: NodeId) -> MetaResult<String> {
