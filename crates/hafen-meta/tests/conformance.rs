@@ -92,16 +92,7 @@ conformance! {
 
 const NOW: i64 = 1_700_000_000;
 
-fn new_user(name: &str) -> NewUser {
-    NewUser {
-        name: name.into(),
-        display_name: format!("{name} display"),
-        email: Some(format!("{name}@example.org")),
-        password_hash: "hash".into(),
-        quota: None,
-        is_admin: false,
-    }
-}
+use support::new_user;
 
 async fn user(store: &Store, name: &str) -> User {
     store.create_user(&new_user(name), NOW).await.expect("create_user")

@@ -38,12 +38,10 @@ fn commit(parent: NodeId, name: &str, blocks: Vec<BlockRef>, inline: Vec<InlineB
 /// highest node id).
 async fn fill(store: &Store) -> NodeId {
     let new_user = |name: &str, admin: bool| NewUser {
-        name: name.into(),
-        display_name: format!("{name} display"),
-        email: Some(format!("{name}@example.org")),
         password_hash: format!("hash-{name}"),
         quota: if admin { None } else { Some(1 << 40) },
         is_admin: admin,
+        ..support::new_user(name)
     };
     let admin = store.create_user(&new_user("admin", true), NOW).await.unwrap();
     let alice = store.create_user(&new_user("alice", false), NOW + 1).await.unwrap();
@@ -146,14 +144,7 @@ async fn round_trip(source_url: String, target_url: String) {
     assert!(new_file.version.unwrap().0 > max_version);
     let bob = target
         .create_user(
-            &NewUser {
-                name: "bob".into(),
-                display_name: "Bob".into(),
-                email: None,
-                password_hash: "h".into(),
-                quota: None,
-                is_admin: false,
-            },
+            &NewUser { display_name: "Bob".into(), email: None, password_hash: "h".into(), ..support::new_user("bob") },
             NOW,
         )
         .await

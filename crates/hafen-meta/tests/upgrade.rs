@@ -162,14 +162,7 @@ async fn upgrade_from_version_1(url: String) {
     assert_ne!(root_after.etag, "root-etag");
     let bob = store
         .create_user(
-            &NewUser {
-                name: "bob".into(),
-                display_name: "Bob".into(),
-                email: None,
-                password_hash: "h".into(),
-                quota: None,
-                is_admin: false,
-            },
+            &NewUser { display_name: "Bob".into(), email: None, password_hash: "h".into(), ..support::new_user("bob") },
             NOW,
         )
         .await

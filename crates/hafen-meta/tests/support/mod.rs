@@ -10,6 +10,18 @@ use std::future::Future;
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// An ordinary account to create in tests.
+pub fn new_user(name: &str) -> hafen_meta::NewUser {
+    hafen_meta::NewUser {
+        name: name.into(),
+        display_name: format!("{name} display"),
+        email: Some(format!("{name}@example.org")),
+        password_hash: "hash".into(),
+        quota: None,
+        is_admin: false,
+    }
+}
+
 /// Runs `test` with the `sqlite://` url of a file in a temporary directory (not created yet).
 pub async fn with_sqlite_url<F, Fut>(test: F)
 where
