@@ -52,6 +52,9 @@ pub struct NewAccount {
     pub email: Option<String>,
     pub quota: Option<i64>,
     pub is_admin: bool,
+    /// Organisation name the account belongs to.
+    pub org: Option<String>,
+    pub org_admin: bool,
 }
 
 /// Result of a login attempt.
@@ -93,6 +96,16 @@ async fn on_own_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'sta
     result.await.map_err(|_| CoreError::Internal("the hashing thread ended without a result".into()))
 }
 
+/// Hashes a password with argon2id on a thread of its own (see `on_own_thread`).
+pub(crate) async fn hash_password_off_thread(password: String) -> CoreResult<String> {
+    on_own_thread(move || hash_password(&password)).await?
+}
+
+/// Verifies a password against an argon2id hash on a thread of its own.
+pub(crate) async fn verify_password_off_thread(hash: String, password: String) -> CoreResult<bool> {
+    on_own_thread(move || verify_password(&hash, &password)).await
+}
+
 fn verify_password(hash: &str, password: &str) -> bool {
     // argon2's verifier compares digests in constant time.
     // The parameters come from the stored hash; the hasher's own only matter for new hashes.
@@ -106,7 +119,7 @@ pub(crate) fn token_digest(token: &str) -> String {
     blake3::hash(token.as_bytes()).to_hex().to_string()
 }
 
-fn valid_account_name(name: &str) -> bool {
+pub(crate) fn valid_account_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
@@ -133,6 +146,16 @@ impl Core {
         }
         let password = account.password.clone();
         let password_hash = on_own_thread(move || hash_password(&password)).await??;
+        let org = match &account.org {
+            Some(name) => Some(
+                self.meta
+                    .org_by_name(name)
+                    .await?
+                    .ok_or_else(|| CoreError::NotFound(format!("organisation {name} not found")))?
+                    .id,
+            ),
+            None => None,
+        };
         let new_user = NewUser {
             display_name: account.display_name.unwrap_or_else(|| account.name.clone()),
             name: account.name,
@@ -140,6 +163,9 @@ impl Core {
             password_hash,
             quota: account.quota,
             is_admin: account.is_admin,
+            org,
+            org_admin: account.org_admin,
+            ..NewUser::default()
         };
         Ok(self.meta.create_user(&new_user, unix_now()).await?)
     }

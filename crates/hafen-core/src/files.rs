@@ -1,10 +1,13 @@
-//! The file tree as its owner sees it: resolving paths, listing folders, creating folders,
-//! deleting, copying and moving, dead properties and quotas. Every change checks WebDAV
-//! locks (see `locks`) before it reaches the store.
+//! The file tree as a viewer sees it: resolving paths, listing folders, creating folders,
+//! deleting, copying and moving, dead properties and quotas. Every operation first locates
+//! the path (own tree, received share or public link, see `access`) and checks the share
+//! permissions there; every change then checks WebDAV locks (see `locks`) before it reaches
+//! the store.
 
+use crate::access::{perm, Located, Viewer};
 use crate::locks::Change;
 use crate::{unix_now, Core, CoreError, CoreResult, TreePath};
-use hafen_meta::{CopyRequest, DeadProp, Expect, Node, PropOp, User};
+use hafen_meta::{CopyRequest, DeadProp, Expect, Lock, Node, PropOp, User};
 
 /// Storage use of an account.
 #[derive(Debug, Clone, Copy)]
@@ -63,55 +66,148 @@ impl PutOptions {
     }
 }
 
+/// One entry of a folder listing, as the viewer sees it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub node: Node,
+    /// The entry's path in the viewer's namespace.
+    pub path: TreePath,
+    pub perms: i64,
+    /// Reached through a share someone else made (Nextcloud's `S`).
+    pub shared_with_me: bool,
+    /// The top of a received share (Nextcloud's `M`).
+    pub mount_root: bool,
+    /// Share types of the viewer's own shares of this node (`oc:share-types`).
+    pub share_types: Vec<i64>,
+}
+
+/// A resource and (on request) its members, with what PROPFIND needs besides.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// The resource first, then its members.
+    pub entries: Vec<Entry>,
+    /// Quota of the tree the resource lives in.
+    pub quota: Quota,
+    /// Active locks of that tree, with paths in the viewer's namespace.
+    pub locks: Vec<Lock>,
+    /// Owner of that tree.
+    pub owner: User,
+}
+
 impl Core {
-    /// The node at `path` in the user's tree, if any.
-    pub async fn resolve(&self, user: &User, path: &TreePath) -> CoreResult<Option<Node>> {
-        let mut chain = self.meta.resolve(user.id, path.names()).await?;
-        if chain.len() == path.names().len() + 1 {
-            return Ok(chain.pop());
+    /// The node at `path` as the viewer may see it: `None` when it does not exist or the
+    /// viewer may not read there (a file-drop link never reveals what exists).
+    pub async fn resolve(&self, who: &Viewer, path: &TreePath) -> CoreResult<Option<Node>> {
+        let at = self.locate(who, path).await?;
+        if !at.allows(perm::READ) && !path.is_root() {
+            return Ok(None);
         }
-        Ok(None)
+        Ok(at.node().cloned())
     }
 
-    /// The node at `path`, or NotFound.
-    pub async fn stat(&self, user: &User, path: &TreePath) -> CoreResult<Node> {
-        self.resolve(user, path).await?.ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))
-    }
-
-    /// The existing parent folder of `path`, or Conflict (the client must create it first).
-    pub(crate) async fn parent_folder(&self, user: &User, path: &TreePath) -> CoreResult<Node> {
-        Ok(self.resolve_for_write(user, path).await?.0)
-    }
-
-    /// The existing parent folder of `path` and the node at `path` if any, in one lookup.
-    pub(crate) async fn resolve_for_write(&self, user: &User, path: &TreePath) -> CoreResult<(Node, Option<Node>)> {
-        let parent = path.parent().ok_or_else(|| CoreError::NotAllowed("the root folder cannot be replaced".into()))?;
-        let mut chain = self.meta.resolve(user.id, path.names()).await?;
-        let depth = path.names().len();
-        let existing = if chain.len() == depth + 1 { chain.pop() } else { None };
-        match chain.get(depth - 1) {
-            Some(node) if node.is_dir => Ok((node.clone(), existing)),
-            Some(_) => Err(CoreError::Conflict(format!("{} is not a folder", parent.to_key()))),
-            None => Err(CoreError::Conflict(format!("parent folder {} does not exist", parent.to_key()))),
+    /// The node at `path`, or NotFound. The root of the viewer's namespace is always visible
+    /// (a file-drop link shows its folder, nothing in it).
+    pub async fn stat(&self, who: &Viewer, path: &TreePath) -> CoreResult<Node> {
+        let at = self.locate(who, path).await?;
+        if !at.allows(perm::READ) && !path.is_root() {
+            return Err(CoreError::NotFound(format!("{} does not exist", path.to_key())));
         }
+        at.node().cloned().ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))
     }
 
-    pub async fn list(&self, folder: &Node) -> CoreResult<Vec<Node>> {
-        Ok(self.meta.children(folder.id).await?)
+    /// The resource at `path` and, when `members` and it is a folder, its members: own
+    /// entries, received shares at the top level, with permissions and share types resolved
+    /// for the whole listing at once.
+    pub async fn listing(&self, who: &Viewer, path: &TreePath, members: bool) -> CoreResult<Listing> {
+        let at = self.locate(who, path).await?;
+        let readable = at.allows(perm::READ);
+        if !readable && !path.is_root() {
+            return Err(CoreError::NotFound(format!("{} does not exist", path.to_key())));
+        }
+        let node =
+            at.node().cloned().ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
+        let shared_with_me = at.mount.is_some() && who.account().is_some();
+        let entry_perms = |node: &Node| if node.is_dir { at.perms } else { at.perms & perm::FILE_MASK };
+        let mut entries = vec![Entry {
+            perms: entry_perms(&node),
+            node: node.clone(),
+            path: path.clone(),
+            shared_with_me,
+            mount_root: at.is_mount_root() && who.account().is_some(),
+            share_types: Vec::new(),
+        }];
+        if members && node.is_dir && readable {
+            let children = self.meta.children(node.id).await?;
+            let mounts = match who {
+                Viewer::Account(user) if path.is_root() => {
+                    let own = children.iter().map(|child| child.name.clone()).collect();
+                    self.mounts(user, &own).await?
+                }
+                _ => Vec::new(),
+            };
+            for child in children {
+                entries.push(Entry {
+                    perms: entry_perms(&child),
+                    path: path.join(&child.name),
+                    node: child,
+                    shared_with_me,
+                    mount_root: false,
+                    share_types: Vec::new(),
+                });
+            }
+            for mount in mounts {
+                entries.push(Entry {
+                    path: path.join(&mount.name),
+                    perms: mount.perms,
+                    node: mount.node,
+                    shared_with_me: true,
+                    mount_root: true,
+                    share_types: Vec::new(),
+                });
+            }
+        }
+        if let Viewer::Account(user) = who {
+            let ids: Vec<_> = entries.iter().map(|entry| entry.node.id).collect();
+            for share in self.meta.shares_of_nodes(&ids).await? {
+                if share.sharer != user.id {
+                    continue;
+                }
+                for entry in entries.iter_mut().filter(|entry| entry.node.id == share.node) {
+                    let kind = share.recipient.share_type();
+                    if !entry.share_types.contains(&kind) {
+                        entry.share_types.push(kind);
+                    }
+                }
+            }
+        }
+        let quota = self.tree_quota(&at.tree).await?;
+        let locks = self.view_locks(&at).await?;
+        Ok(Listing { entries, quota, locks, owner: at.tree })
     }
 
+    /// Storage use of the tree `owner` owns.
+    pub async fn tree_quota(&self, owner: &User) -> CoreResult<Quota> {
+        let root = self.meta.root(owner.id).await?;
+        Ok(Quota { used: root.size, limit: owner.quota })
+    }
+
+    /// Storage use of the account's own tree.
     pub async fn quota(&self, user: &User) -> CoreResult<Quota> {
-        let root = self.meta.root(user.id).await?;
-        Ok(Quota { used: root.size, limit: user.quota })
+        self.tree_quota(user).await
     }
 
-    pub async fn make_folder(&self, user: &User, path: &TreePath, tokens: &[String]) -> CoreResult<Node> {
-        let parent = self.parent_folder(user, path).await?;
-        let name = path.name().unwrap_or_default();
-        if self.meta.resolve(user.id, path.names()).await?.len() == path.names().len() + 1 {
+    pub async fn make_folder(&self, who: &Viewer, path: &TreePath, tokens: &[String]) -> CoreResult<Node> {
+        let at = self.locate(who, path).await?;
+        if !at.allows(perm::READ) {
+            return Err(CoreError::Forbidden("an upload link accepts files only".into()));
+        }
+        let (parent, existing) = at.parent_and_node()?;
+        if existing.is_some() {
             return Err(CoreError::NotAllowed(format!("{} already exists", path.to_key())));
         }
-        self.ensure_unlocked(user, path, Change::Membership, tokens).await?;
+        at.require(perm::CREATE, "create folders")?;
+        self.ensure_unlocked(&at.tree, &at.path, Change::Membership, tokens).await?;
+        let name = path.name().unwrap_or_default();
         match self.meta.create_folder(parent.id, name, unix_now()).await {
             Err(hafen_meta::MetaError::AlreadyExists(_)) => {
                 Err(CoreError::NotAllowed(format!("{} already exists", path.to_key())))
@@ -120,22 +216,39 @@ impl Core {
         }
     }
 
-    pub async fn delete(&self, user: &User, path: &TreePath, tokens: &[String]) -> CoreResult<()> {
+    pub async fn delete(&self, who: &Viewer, path: &TreePath, tokens: &[String]) -> CoreResult<()> {
         if path.is_root() {
             return Err(CoreError::Forbidden("the root folder cannot be deleted".into()));
         }
-        let node = self.stat(user, path).await?;
-        self.ensure_unlocked(user, path, Change::Subtree, tokens).await?;
+        let at = self.locate(who, path).await?;
+        if !at.allows(perm::READ) || at.node().is_none() {
+            return Err(CoreError::NotFound(format!("{} does not exist", path.to_key())));
+        }
+        if let (Some(mount), Viewer::Account(user)) = (&at.mount, who) {
+            if mount.at_root {
+                // Deleting a received share at the top level leaves it (for this account only).
+                for share in &mount.share_ids {
+                    self.meta.set_share_mount(*share, user.id, None, true).await?;
+                }
+                return Ok(());
+            }
+        }
+        at.require(perm::DELETE, "delete")?;
+        let node =
+            at.node().cloned().ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
+        self.ensure_unlocked(&at.tree, &at.path, Change::Subtree, tokens).await?;
         self.meta.delete_node(node.id).await?;
-        self.meta.delete_locks_under(user.id, &path.to_key()).await?;
+        self.meta.delete_locks_under(at.tree.id, &at.path.to_key()).await?;
         Ok(())
     }
 
-    /// COPY or MOVE within the user's tree. Returns whether the destination was created
-    /// (rather than overwritten).
+    /// COPY or MOVE. Returns whether the destination was created (rather than overwritten).
+    /// Both ends may lie in different trees (own files into a received share): then the
+    /// content is copied (blocks are shared, nothing is read) and, for a move, the source
+    /// removed afterwards.
     pub async fn copy_or_move(
         &self,
-        user: &User,
+        who: &Viewer,
         from: &TreePath,
         to: &TreePath,
         mode: CopyOrMove,
@@ -147,43 +260,95 @@ impl Core {
         if from == to {
             return Err(CoreError::Forbidden("source and destination are the same".into()));
         }
-        let source = self.stat(user, from).await?;
+        let source_at = self.locate(who, from).await?;
+        if !source_at.allows(perm::READ) {
+            return Err(CoreError::NotFound(format!("{} does not exist", from.to_key())));
+        }
+        let source = source_at
+            .node()
+            .cloned()
+            .ok_or_else(|| CoreError::NotFound(format!("{} does not exist", from.to_key())))?;
         if source.is_dir && to.is_within(from) {
             return Err(CoreError::Conflict("a folder cannot be copied or moved into itself".into()));
         }
-        let parent = self.parent_folder(user, to).await?;
-        let existing = self.resolve(user, to).await?;
+        if mode.is_move && source_at.is_mount_root() {
+            return self.rename_mount(who, &source_at, to).await;
+        }
+        let target_at = self.locate(who, to).await?;
+        if target_at.is_mount_root() {
+            return Err(CoreError::Forbidden(format!(
+                "{} is a share you received; it cannot be replaced",
+                to.to_key()
+            )));
+        }
+        let (parent, existing) = target_at.parent_and_node()?;
         if existing.is_some() && !mode.overwrite {
             return Err(CoreError::PreconditionFailed(format!("{} exists and Overwrite is F", to.to_key())));
         }
+        let same_tree = source_at.tree.id == target_at.tree.id;
         if mode.is_move {
-            self.ensure_unlocked(user, from, Change::Subtree, tokens).await?;
+            let renames_in_place = same_tree && from.parent() == to.parent();
+            if renames_in_place {
+                source_at.require(perm::UPDATE, "rename")?;
+            } else {
+                source_at.require(perm::DELETE, "move items away")?;
+            }
+            self.ensure_unlocked(&source_at.tree, &source_at.path, Change::Subtree, tokens).await?;
+        }
+        if existing.is_some() {
+            target_at.require(perm::UPDATE | perm::DELETE, "replace items")?;
+        } else if !(mode.is_move && same_tree && from.parent() == to.parent()) {
+            target_at.require(perm::CREATE, "add items")?;
         }
         let destination_change = if existing.is_some() { Change::Subtree } else { Change::Membership };
-        self.ensure_unlocked(user, to, destination_change, tokens).await?;
+        self.ensure_unlocked(&target_at.tree, &target_at.path, destination_change, tokens).await?;
         let name = to.name().unwrap_or_default().to_string();
         let replace = existing.as_ref().map(|node| node.id);
-        if mode.is_move {
+        if mode.is_move && same_tree {
             self.meta.move_node(source.id, parent.id, &name, replace).await?;
             // Locks belong to URLs, not resources: they stay behind (RFC 4918 7.7 / 9.9).
-            self.meta.delete_locks_under(user.id, &from.to_key()).await?;
+            self.meta.delete_locks_under(source_at.tree.id, &source_at.path.to_key()).await?;
         } else {
             self.meta
                 .copy_node(&CopyRequest {
                     source: source.id,
                     new_parent: parent.id,
                     new_name: name,
-                    recursive: mode.recursive,
+                    recursive: mode.recursive || mode.is_move,
                     replace,
-                    quota: user.quota,
+                    quota: target_at.tree.quota,
                     now: unix_now(),
                 })
                 .await?;
+            if mode.is_move {
+                self.meta.delete_node(source.id).await?;
+                self.meta.delete_locks_under(source_at.tree.id, &source_at.path.to_key()).await?;
+            }
         }
         if existing.is_some() {
-            self.meta.delete_locks_under(user.id, &to.to_key()).await?;
+            self.meta.delete_locks_under(target_at.tree.id, &target_at.path.to_key()).await?;
         }
         Ok(existing.is_none())
+    }
+
+    /// MOVE of a received share's top-level entry: the recipient renames it for themselves.
+    async fn rename_mount(&self, who: &Viewer, source_at: &Located, to: &TreePath) -> CoreResult<bool> {
+        let (Viewer::Account(user), Some(mount)) = (who, &source_at.mount) else {
+            return Err(CoreError::Forbidden("the shared folder itself cannot be moved".into()));
+        };
+        if to.names().len() != 1 {
+            return Err(CoreError::Forbidden("a received share stays at the top level; it can only be renamed".into()));
+        }
+        let name = to.name().unwrap_or_default();
+        let own = self.own_top_names(user).await?;
+        let mounts = self.mounts(user, &own).await?;
+        if own.contains(name) || mounts.iter().any(|other| other.name == name) {
+            return Err(CoreError::PreconditionFailed(format!("{} already exists", to.to_key())));
+        }
+        for share in &mount.share_ids {
+            self.meta.set_share_mount(*share, user.id, Some(name), false).await?;
+        }
+        Ok(true)
     }
 
     pub async fn dead_props(&self, node: &Node) -> CoreResult<Vec<DeadProp>> {
@@ -191,15 +356,36 @@ impl Core {
     }
 
     /// Applies PROPPATCH operations atomically.
-    pub async fn patch_props(&self, user: &User, path: &TreePath, ops: &[PropOp], tokens: &[String]) -> CoreResult<()> {
-        let node = self.stat(user, path).await?;
-        self.ensure_unlocked(user, path, Change::Content, tokens).await?;
+    pub async fn patch_props(
+        &self,
+        who: &Viewer,
+        path: &TreePath,
+        ops: &[PropOp],
+        tokens: &[String],
+    ) -> CoreResult<()> {
+        let at = self.located_existing(who, path).await?;
+        at.require(perm::UPDATE, "change properties")?;
+        let node =
+            at.node().cloned().ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
+        self.ensure_unlocked(&at.tree, &at.path, Change::Content, tokens).await?;
         Ok(self.meta.patch_dead_props(node.id, ops).await?)
     }
 
-    pub async fn set_mtime(&self, user: &User, path: &TreePath, mtime: i64, tokens: &[String]) -> CoreResult<Node> {
-        let node = self.stat(user, path).await?;
-        self.ensure_unlocked(user, path, Change::Content, tokens).await?;
+    pub async fn set_mtime(&self, who: &Viewer, path: &TreePath, mtime: i64, tokens: &[String]) -> CoreResult<Node> {
+        let at = self.located_existing(who, path).await?;
+        at.require(perm::UPDATE, "change files")?;
+        let node =
+            at.node().cloned().ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
+        self.ensure_unlocked(&at.tree, &at.path, Change::Content, tokens).await?;
         Ok(self.meta.set_mtime(node.id, mtime).await?)
+    }
+
+    /// Locates a path that must exist and be readable by the viewer.
+    pub(crate) async fn located_existing(&self, who: &Viewer, path: &TreePath) -> CoreResult<Located> {
+        let at = self.locate(who, path).await?;
+        if at.node().is_none() || (!at.allows(perm::READ) && !path.is_root()) {
+            return Err(CoreError::NotFound(format!("{} does not exist", path.to_key())));
+        }
+        Ok(at)
     }
 }

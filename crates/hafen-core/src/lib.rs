@@ -4,27 +4,36 @@
 //! Protocol layers (WebDAV now; OCS, JSON API and web UI later) call only this crate. It owns
 //! the stores behind traits (`MetaStore`, `BlobStore`) and never speaks HTTP or XML.
 
+mod access;
 mod accounts;
 mod app_passwords;
 mod checksum;
+mod directory;
 mod error;
 mod files;
 mod fsck;
 mod locks;
 mod login_flow;
 mod path;
+mod shares;
 mod throttle;
 mod transfer;
 mod uploads;
 
+pub use access::{perm, Clock, LinkGrant, Located, Mount, MountInfo, Viewer};
 pub use accounts::{random_secret, AuthOutcome, NewAccount};
+pub use directory::{Invitation, Sharee, INVITATION_LIFETIME_SECS};
 pub use error::{CoreError, CoreResult};
-pub use files::{CopyOrMove, PutOptions, PutOutcome, Quota};
+pub use files::{CopyOrMove, Entry, Listing, PutOptions, PutOutcome, Quota};
 pub use fsck::{Damage, DamageKind, FsckReport};
-pub use hafen_meta::{AppPassword, DeadProp, Lock, Node, NodeId, PropOp, UploadChunk, UploadSession, User, UserId};
+pub use hafen_meta::{
+    AppPassword, DeadProp, Group, Lock, Node, NodeId, Notification, OrgId, Organisation, PropOp, Share, ShareRecipient,
+    UploadChunk, UploadSession, User, UserId,
+};
 pub use locks::{lock_covers, LockRequest, LockResult};
 pub use login_flow::{LoginFlowGrant, LoginFlowStart, PendingLoginFlow, LOGIN_FLOW_LIFETIME_SECS};
 pub use path::TreePath;
+pub use shares::{link_session_value, LinkInfo, NewShare, RecipientName, ShareUpdate, ShareView};
 pub use transfer::{ByteRange, FileContent};
 pub use uploads::ASSEMBLED_NAME;
 
@@ -37,6 +46,23 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// row) is negligible, small enough that one block in memory per transfer stays cheap.
 pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
 
+/// Sends e-mail (invitations, notifications). The binary provides an SMTP implementation;
+/// the core only knows this trait.
+#[async_trait::async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String>;
+}
+
+/// Optional collaborators and settings of the core.
+#[derive(Default)]
+pub struct CoreOptions {
+    /// The time share expiry and invitation links are judged by.
+    pub clock: Clock,
+    pub mailer: Option<Arc<dyn Mailer>>,
+    /// The server's public base URL (for links in e-mails), without trailing slash.
+    pub public_url: Option<String>,
+}
+
 /// The domain core, shared by all protocol handlers.
 pub struct Core {
     meta: Arc<dyn MetaStore>,
@@ -44,16 +70,35 @@ pub struct Core {
     auth_cache: accounts::AuthCache,
     /// Bounds the memory all downloads hold (see `transfer::DOWNLOAD_BLOCKS`).
     download_buffers: Arc<tokio::sync::Semaphore>,
+    clock: Clock,
+    mailer: Option<Arc<dyn Mailer>>,
+    public_url: String,
 }
 
 impl Core {
     pub fn new(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>) -> Arc<Core> {
+        Core::with_options(meta, blobs, CoreOptions::default())
+    }
+
+    pub fn with_options(meta: Arc<dyn MetaStore>, blobs: Arc<dyn BlobStore>, options: CoreOptions) -> Arc<Core> {
         Arc::new(Core {
             meta,
             blobs,
             auth_cache: accounts::AuthCache::default(),
             download_buffers: Arc::new(tokio::sync::Semaphore::new(transfer::DOWNLOAD_BLOCKS)),
+            clock: options.clock,
+            mailer: options.mailer,
+            public_url: options
+                .public_url
+                .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+                .trim_end_matches('/')
+                .to_string(),
         })
+    }
+
+    /// The server's public base URL, without trailing slash.
+    pub fn public_url(&self) -> &str {
+        &self.public_url
     }
 
     pub(crate) fn block_source(&self) -> transfer::BlockSource {

@@ -2,6 +2,7 @@
 //! check every change goes through (`ensure_unlocked`). Locks belong to paths of an owner's
 //! tree and live in the metadata store, so any server node sees them.
 
+use crate::access::{perm, Located, Viewer};
 use crate::{unix_now, Core, CoreError, CoreResult, TreePath};
 use hafen_meta::{Lock, User};
 
@@ -53,16 +54,30 @@ fn clamp_timeout(requested: Option<i64>) -> i64 {
     requested.unwrap_or(DEFAULT_TIMEOUT_SECS).clamp(1, MAX_TIMEOUT_SECS)
 }
 
+/// A lock with its path in the viewer's namespace, `None` when outside what the viewer sees.
+fn to_view(located: &Located, lock: Lock) -> Option<Lock> {
+    let path = located.to_view(&TreePath::from_key(&lock.path))?;
+    Some(Lock { path: path.to_key(), ..lock })
+}
+
 impl Core {
-    /// All unexpired locks in the user's tree (one query; filter with `lock_covers`).
-    pub async fn active_locks(&self, user: &User) -> CoreResult<Vec<Lock>> {
-        Ok(self.meta.active_locks(user.id, unix_now()).await?)
+    /// The unexpired locks of the tree `path` lies in, with paths as the viewer sees them
+    /// (one query; filter with `lock_covers`).
+    pub async fn active_locks(&self, who: &Viewer, path: &TreePath) -> CoreResult<Vec<Lock>> {
+        let at = self.locate(who, path).await?;
+        self.view_locks(&at).await
     }
 
-    /// The unexpired locks that apply to `path` (on it or on an ancestor with depth infinity).
-    pub async fn locks_covering(&self, user: &User, path: &TreePath) -> CoreResult<Vec<Lock>> {
-        let locks = self.meta.active_locks(user.id, unix_now()).await?;
-        Ok(locks.into_iter().filter(|lock| lock_covers(lock, path)).collect())
+    pub(crate) async fn view_locks(&self, at: &Located) -> CoreResult<Vec<Lock>> {
+        let locks = self.meta.active_locks(at.tree.id, unix_now()).await?;
+        Ok(locks.into_iter().filter_map(|lock| to_view(at, lock)).collect())
+    }
+
+    /// The unexpired locks that apply to `path` (on it or on an ancestor with depth infinity),
+    /// in the tree's own coordinates.
+    async fn tree_locks_covering(&self, at: &Located) -> CoreResult<Vec<Lock>> {
+        let locks = self.meta.active_locks(at.tree.id, unix_now()).await?;
+        Ok(locks.into_iter().filter(|lock| lock_covers(lock, &at.path)).collect())
     }
 
     /// Fails with `Locked` when a lock that applies to the change was not submitted.
@@ -103,11 +118,18 @@ impl Core {
     /// Creates a lock, creating an empty file first when `path` is unmapped.
     pub async fn lock(
         &self,
-        user: &User,
-        path: &TreePath,
+        who: &Viewer,
+        view_path: &TreePath,
         request: LockRequest,
         tokens: &[String],
     ) -> CoreResult<LockResult> {
+        let at = self.locate(who, view_path).await?;
+        if at.node().is_some() {
+            at.require(perm::UPDATE, "lock")?;
+        } else {
+            at.require(perm::CREATE, "create files")?;
+        }
+        let (user, path) = (&at.tree, &at.path);
         let (exclusive, depth_infinite) = (request.exclusive, request.depth_infinite);
         let conflicts = |locks: &[Lock]| {
             locks.iter().any(|lock| {
@@ -122,10 +144,10 @@ impl Core {
         if conflicts(&self.meta.active_locks(user.id, unix_now()).await?) {
             return Err(already_locked());
         }
-        let created = match self.resolve(user, path).await? {
+        let created = match at.node() {
             Some(_) => false,
             None => {
-                self.create_empty_file(user, path, tokens).await?;
+                self.create_empty_file(who, view_path, tokens).await?;
                 true
             }
         };
@@ -143,19 +165,21 @@ impl Core {
         if !self.meta.insert_lock(&lock, &conflicts).await? {
             return Err(already_locked());
         }
+        let lock = to_view(&at, lock).ok_or_else(|| CoreError::Internal("a new lock lies outside its view".into()))?;
         Ok(LockResult { lock, created })
     }
 
     /// Refreshes the submitted lock that applies to `path`.
     pub async fn refresh_lock(
         &self,
-        user: &User,
+        who: &Viewer,
         path: &TreePath,
         tokens: &[String],
         timeout_secs: Option<i64>,
     ) -> CoreResult<Lock> {
+        let at = self.located_existing(who, path).await?;
         let mut lock = self
-            .locks_covering(user, path)
+            .tree_locks_covering(&at)
             .await?
             .into_iter()
             .find(|lock| tokens.contains(&lock.token))
@@ -165,11 +189,12 @@ impl Core {
         lock.timeout_secs = clamp_timeout(timeout_secs);
         lock.expires_at = expiry(lock.timeout_secs);
         self.meta.refresh_lock(&lock.token, lock.timeout_secs, lock.expires_at).await?;
-        Ok(lock)
+        to_view(&at, lock).ok_or_else(|| CoreError::Internal("a lock lies outside its view".into()))
     }
 
-    pub async fn unlock(&self, user: &User, path: &TreePath, token: &str) -> CoreResult<()> {
-        let applies = self.locks_covering(user, path).await?.iter().any(|lock| lock.token == token);
+    pub async fn unlock(&self, who: &Viewer, path: &TreePath, token: &str) -> CoreResult<()> {
+        let at = self.located_existing(who, path).await?;
+        let applies = self.tree_locks_covering(&at).await?.iter().any(|lock| lock.token == token);
         if !applies || !self.meta.delete_lock(token).await? {
             return Err(CoreError::Conflict("the lock token does not match a lock of this resource".into()));
         }

@@ -6,13 +6,14 @@
 //! Download: the version's block list maps a byte range onto blocks; each block is verified
 //! before any of its bytes leave, so corrupt data is never served.
 
+use crate::access::{free_name, perm, Located, Viewer};
 use crate::checksum::{self, ChecksumCheck};
 use crate::locks::Change;
 use crate::{unix_now, Core, CoreError, CoreResult, PutOptions, PutOutcome, TreePath, BLOCK_SIZE};
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use hafen_blob::{BlobStore, BlockHash};
-use hafen_meta::{BlockRef, FileCommit, InlineBlock, MetaStore, Node, User};
+use hafen_meta::{BlockRef, FileCommit, InlineBlock, MetaStore, Node};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
@@ -221,16 +222,52 @@ impl Core {
     /// Stores a new version of the file at `path` from a streamed body.
     pub async fn put_file<S, E>(
         &self,
-        user: &User,
-        path: &TreePath,
-        mut body: S,
+        who: &Viewer,
+        view_path: &TreePath,
+        body: S,
         options: PutOptions,
     ) -> CoreResult<PutOutcome>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
         E: std::fmt::Display,
     {
-        let (parent, existing) = self.resolve_for_write(user, path).await?;
+        let mut at = self.locate(who, view_path).await?;
+        if at.is_mount_root() && at.node().is_some_and(|node| node.is_dir) {
+            return Err(CoreError::NotAllowed(format!("{} is a folder", view_path.to_key())));
+        }
+        let mut options = options;
+        if !at.allows(perm::READ) {
+            // An upload link: never overwrite, never reveal what exists. A taken name gets
+            // the next free one ("Antrag (2).pdf"), and conditions the uploader cannot know
+            // the answer to are ignored.
+            at.require(perm::CREATE, "upload")?;
+            options.if_match = None;
+            options.if_none_match_any = true;
+            let (parent, existing) = at.parent_and_node()?;
+            if existing.is_some() {
+                let names: std::collections::HashSet<String> =
+                    self.meta.children(parent.id).await?.into_iter().map(|node| node.name).collect();
+                let name = view_path.name().unwrap_or_default();
+                let free = free_name(name, false, &|candidate| names.contains(candidate));
+                let free_path = view_path.parent().unwrap_or_default().join(&free);
+                at = self.locate(who, &free_path).await?;
+            }
+        } else if at.node().is_some() {
+            at.require(perm::UPDATE, "change files")?;
+        } else {
+            at.require(perm::CREATE, "add files")?;
+        }
+        self.put_located(&at, body, options).await
+    }
+
+    /// Stores a new version of the file at a located path whose permissions were checked.
+    async fn put_located<S, E>(&self, at: &Located, mut body: S, options: PutOptions) -> CoreResult<PutOutcome>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin + Send,
+        E: std::fmt::Display,
+    {
+        let (user, path) = (&at.tree, &at.path);
+        let (parent, existing) = at.parent_and_node()?;
         if existing.as_ref().is_some_and(|node| node.is_dir) {
             return Err(CoreError::NotAllowed(format!("{} is a folder", path.to_key())));
         }
@@ -304,7 +341,7 @@ impl Core {
     }
 
     /// Creates an empty file (LOCK on an unmapped URL).
-    pub(crate) async fn create_empty_file(&self, user: &User, path: &TreePath, tokens: &[String]) -> CoreResult<Node> {
+    pub(crate) async fn create_empty_file(&self, who: &Viewer, path: &TreePath, tokens: &[String]) -> CoreResult<Node> {
         let options = PutOptions {
             content_length: Some(0),
             if_none_match_any: true,
@@ -312,7 +349,7 @@ impl Core {
             ..PutOptions::default()
         };
         let empty = futures_util::stream::empty::<Result<Bytes, std::convert::Infallible>>();
-        Ok(self.put_file(user, path, empty, options).await?.node)
+        Ok(self.put_file(who, path, empty, options).await?.node)
     }
 
     /// Opens the current version of a file the caller resolved (with `stat`) in the user's tree.

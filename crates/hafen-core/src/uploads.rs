@@ -7,6 +7,7 @@
 //! copied, and its time does not depend on the file size. Sessions untouched for a day expire
 //! and their blocks become garbage for `collect_garbage`.
 
+use crate::access::{perm, Viewer};
 use crate::locks::Change;
 use crate::path::validate_name;
 use crate::transfer::{block_list_hash, BlockWriter};
@@ -43,7 +44,8 @@ impl Core {
         total_length: Option<u64>,
     ) -> CoreResult<()> {
         let name = validate_name(name.as_bytes())?;
-        if let (Some(available), Some(total)) = (self.quota(user).await?.available(), total_length) {
+        let room = self.upload_room(user, destination).await?;
+        if let (Some(available), Some(total)) = (room.available(), total_length) {
             if total > available as u64 {
                 return Err(CoreError::QuotaExceeded);
             }
@@ -91,7 +93,8 @@ impl Core {
             return Err(CoreError::Forbidden(format!("{ASSEMBLED_NAME} is the assembled file, not a chunk")));
         }
         let session = self.upload_session(user, name).await?;
-        let allowance = match self.quota(user).await?.available() {
+        let destination = session.destination.as_deref().map(TreePath::from_key);
+        let allowance = match self.upload_room(user, destination.as_ref()).await?.available() {
             Some(available) => {
                 let received: i64 =
                     self.meta.upload_chunks(session.id).await?.iter().filter(|c| c.name != chunk).map(|c| c.size).sum();
@@ -152,9 +155,17 @@ impl Core {
                 ));
             }
         }
-        let (parent, existing) = self.resolve_for_write(user, destination).await?;
+        let view_destination = destination;
+        let at = self.locate(&Viewer::Account(user.clone()), view_destination).await?;
+        if at.node().is_some() {
+            at.require(perm::UPDATE, "change files")?;
+        } else {
+            at.require(perm::CREATE, "add files")?;
+        }
+        let (user, destination) = (&at.tree, &at.path);
+        let (parent, existing) = at.parent_and_node()?;
         if existing.as_ref().is_some_and(|node| node.is_dir) {
-            return Err(CoreError::NotAllowed(format!("{} is a folder", destination.to_key())));
+            return Err(CoreError::NotAllowed(format!("{} is a folder", view_destination.to_key())));
         }
         let change = if existing.is_some() { Change::Content } else { Change::Membership };
         self.ensure_unlocked(user, destination, change, &options.lock_tokens).await?;
@@ -191,6 +202,18 @@ impl Core {
             other => other.into(),
         })?;
         Ok(PutOutcome { node, created })
+    }
+
+    /// The space an upload may take: in the destination's tree when it is known (an upload
+    /// into a received share counts against the share owner), else in the uploader's own.
+    async fn upload_room(&self, user: &User, destination: Option<&TreePath>) -> CoreResult<crate::Quota> {
+        match destination {
+            Some(destination) => {
+                let at = self.locate(&Viewer::Account(user.clone()), destination).await?;
+                self.tree_quota(&at.tree).await
+            }
+            None => self.quota(user).await,
+        }
     }
 
     /// Drops upload sessions untouched for `max_age`; their blocks become garbage.

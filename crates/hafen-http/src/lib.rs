@@ -11,6 +11,7 @@ mod error;
 mod i18n;
 mod login_flow;
 mod ocs;
+mod public_pages;
 mod status;
 
 pub use error::{DavError, DavResult};
@@ -54,6 +55,7 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
         .merge(ocs::routes())
         .merge(login_flow::routes())
         .merge(api::routes())
+        .merge(public_pages::routes())
         // WebDAV paths are parsed by hand (per-segment decoding), so they go to the fallback.
         .fallback(dav::handle)
         .with_state(state);

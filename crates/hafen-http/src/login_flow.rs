@@ -25,10 +25,10 @@ use std::net::SocketAddr;
 
 const FLOW_PREFIX: &str = "/index.php/login/v2/flow/";
 const STYLESHEET_PATH: &str = "/index.php/login/v2/style.css";
-const PAGE_CSP: &str =
+pub(crate) const PAGE_CSP: &str =
     "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// Longest form body accepted on these endpoints.
-const MAX_FORM_BODY: usize = 16 * 1024;
+pub(crate) const MAX_FORM_BODY: usize = 16 * 1024;
 
 const STYLESHEET: &str = "\
 :root { color-scheme: light dark; }
@@ -86,7 +86,7 @@ fn request_host<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> {
 
 /// CSRF check of a form POST: `Origin`, when present, must name this host (`null` is
 /// refused), and the browser must not mark the request as cross-site.
-fn same_origin(uri: &Uri, headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(uri: &Uri, headers: &HeaderMap) -> bool {
     if headers.get("sec-fetch-site").and_then(|value| value.to_str().ok()).is_some_and(|site| site == "cross-site") {
         return false;
     }
@@ -100,7 +100,7 @@ fn same_origin(uri: &Uri, headers: &HeaderMap) -> bool {
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body into name/value pairs.
-fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+pub(crate) fn parse_form(body: &[u8]) -> Vec<(String, String)> {
     let decode = |part: &str| {
         let spaced = part.replace('+', " ");
         percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
@@ -116,7 +116,7 @@ fn parse_form(body: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+pub(crate) fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
     form.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str())
 }
 
@@ -207,7 +207,7 @@ async fn stylesheet() -> Response {
 }
 
 /// A complete page: `title_key` names its title and heading, `body` is trusted HTML.
-fn page(lang: Lang, status: StatusCode, title_key: &str, body: &str) -> Response {
+pub(crate) fn page(lang: Lang, status: StatusCode, title_key: &str, body: &str) -> Response {
     let title = html_escape(t(lang, title_key));
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -226,7 +226,7 @@ fn page(lang: Lang, status: StatusCode, title_key: &str, body: &str) -> Response
 }
 
 /// A page with a title and one paragraph (invalid link, refused request, errors, done).
-fn message_page(lang: Lang, status: StatusCode, title_key: &str, text_key: &str) -> Response {
+pub(crate) fn message_page(lang: Lang, status: StatusCode, title_key: &str, text_key: &str) -> Response {
     page(lang, status, title_key, &format!("<p>{}</p>\n", html_escape(t(lang, text_key))))
 }
 

@@ -187,6 +187,72 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn take_login_flow(&self, poll_token_hash: &str) -> MetaResult<Option<LoginFlow>>;
     async fn expire_login_flows(&self, before: i64) -> MetaResult<u64>;
 
+    // ---- organisations and groups ----
+    async fn create_org(&self, org: &Organisation) -> MetaResult<Organisation>;
+    async fn org(&self, id: OrgId) -> MetaResult<Option<Organisation>>;
+    async fn org_by_name(&self, name: &str) -> MetaResult<Option<Organisation>>;
+    async fn list_orgs(&self) -> MetaResult<Vec<Organisation>>;
+    /// Writes display name, quota and link policy.
+    async fn update_org(&self, org: &Organisation) -> MetaResult<()>;
+    /// Bytes stored by all accounts of the organisation.
+    async fn org_used_bytes(&self, id: OrgId) -> MetaResult<i64>;
+    /// Writes the account's organisation, admin flags, display name, e-mail and quota.
+    async fn update_user(&self, user: &User) -> MetaResult<()>;
+    async fn user(&self, id: UserId) -> MetaResult<Option<User>>;
+    async fn create_group(&self, group: &Group) -> MetaResult<Group>;
+    async fn group_by_name(&self, name: &str) -> MetaResult<Option<Group>>;
+    async fn group(&self, id: GroupId) -> MetaResult<Option<Group>>;
+    async fn list_groups(&self) -> MetaResult<Vec<Group>>;
+    async fn delete_group(&self, id: GroupId) -> MetaResult<bool>;
+    /// Adds the member or changes their admin flag.
+    async fn set_group_member(&self, group: GroupId, user: UserId, is_admin: bool) -> MetaResult<()>;
+    async fn remove_group_member(&self, group: GroupId, user: UserId) -> MetaResult<bool>;
+    /// Members with their group-admin flag.
+    async fn group_members(&self, group: GroupId) -> MetaResult<Vec<(UserId, bool)>>;
+    /// The groups the account belongs to, with its group-admin flag in each.
+    async fn groups_of(&self, user: UserId) -> MetaResult<Vec<(Group, bool)>>;
+
+    // ---- shares ----
+    /// Inserts the share (its `id` and `download_count` are ignored) and returns it stored.
+    async fn create_share(&self, share: &Share) -> MetaResult<Share>;
+    async fn share(&self, id: i64) -> MetaResult<Option<Share>>;
+    async fn share_by_token(&self, token: &str) -> MetaResult<Option<Share>>;
+    /// Writes permissions, password, expiry, download limit, label, note and hide-download.
+    async fn update_share(&self, share: &Share) -> MetaResult<()>;
+    async fn delete_share(&self, id: i64) -> MetaResult<bool>;
+    /// Shares created by `sharer`.
+    async fn shares_by_sharer(&self, sharer: UserId) -> MetaResult<Vec<Share>>;
+    /// All shares of the given nodes (share types in a folder listing), in one query.
+    async fn shares_of_nodes(&self, nodes: &[NodeId]) -> MetaResult<Vec<Share>>;
+    /// Every share `user` receives directly, through a group or through its organisation,
+    /// with the user's mount name and hidden flag, in one query, ordered by share id.
+    async fn received_shares(&self, user: UserId) -> MetaResult<Vec<ReceivedShare>>;
+    /// Sets the recipient's own name for a share and whether they left it.
+    async fn set_share_mount(&self, share: i64, user: UserId, name: Option<&str>, hidden: bool) -> MetaResult<()>;
+    /// Counts one download of a link unless its limit is reached; returns whether it counted.
+    /// The check and the increment are one statement, so concurrent downloads cannot exceed it.
+    async fn count_link_download(&self, share: i64) -> MetaResult<bool>;
+    /// The nodes from the root down to `id` (inclusive), in one query.
+    async fn node_chain(&self, id: NodeId) -> MetaResult<Vec<Node>>;
+    /// The nodes with these ids (missing ones are left out).
+    async fn nodes(&self, ids: &[NodeId]) -> MetaResult<Vec<Node>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(node) = self.node(*id).await? {
+                found.push(node);
+            }
+        }
+        Ok(found)
+    }
+
+    // ---- one-time account links and notifications ----
+    async fn insert_account_token(&self, token_hash: &str, token: &AccountToken) -> MetaResult<()>;
+    /// Returns and deletes the token (single use).
+    async fn take_account_token(&self, token_hash: &str) -> MetaResult<Option<AccountToken>>;
+    async fn add_notification(&self, notification: &Notification) -> MetaResult<i64>;
+    async fn notifications(&self, user: UserId) -> MetaResult<Vec<Notification>>;
+    async fn delete_notification(&self, user: UserId, id: i64) -> MetaResult<bool>;
+
     // ---- schema and whole-store copy ----
     /// The schema version of the database: the highest migration applied.
     async fn schema_version(&self) -> MetaResult<i64>;

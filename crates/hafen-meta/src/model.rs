@@ -25,9 +25,16 @@ pub struct User {
     pub created_at: i64,
     /// When a login to this account last failed (seconds since the epoch).
     pub last_failed_login: Option<i64>,
+    /// The organisation the account belongs to (none for guests and the first admin).
+    pub org: Option<OrgId>,
+    /// Administers the accounts, groups and quotas of its organisation.
+    pub org_admin: bool,
+    /// An invited third party: sees only what is shared with it, cannot share further.
+    pub is_guest: bool,
+    pub invited_by: Option<UserId>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewUser {
     pub name: String,
     pub display_name: String,
@@ -35,6 +42,10 @@ pub struct NewUser {
     pub password_hash: String,
     pub quota: Option<i64>,
     pub is_admin: bool,
+    pub org: Option<OrgId>,
+    pub org_admin: bool,
+    pub is_guest: bool,
+    pub invited_by: Option<UserId>,
 }
 
 /// A file or folder in an owner's tree.
@@ -214,5 +225,109 @@ pub struct LoginFlow {
     pub user: Option<UserId>,
     /// The app password created at grant time, handed out once by the poll.
     pub app_password: Option<String>,
+    pub created_at: i64,
+}
+
+/// Identifies an organisation (a ministry, a district office, a municipality).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrgId(pub i64);
+
+/// Identifies a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GroupId(pub i64);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organisation {
+    pub id: OrgId,
+    pub name: String,
+    pub display_name: String,
+    /// Total bytes the organisation's accounts may store together; `None` means unlimited.
+    pub quota: Option<i64>,
+    /// Public links of members must have a password.
+    pub link_password_required: bool,
+    /// Public links of members must expire within this many days.
+    pub link_max_expiry_days: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: GroupId,
+    pub name: String,
+    pub display_name: String,
+    /// `None` for a project group spanning organisations.
+    pub org: Option<OrgId>,
+    pub created_at: i64,
+}
+
+/// Who a share is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareRecipient {
+    User(UserId),
+    Group(GroupId),
+    Org(OrgId),
+    /// A public link, reached by its token.
+    Link,
+}
+
+impl ShareRecipient {
+    /// The share type number Nextcloud's OCS API uses (100 is Hafen's organisation share).
+    pub fn share_type(&self) -> i64 {
+        match self {
+            ShareRecipient::User(_) => 0,
+            ShareRecipient::Group(_) => 1,
+            ShareRecipient::Link => 3,
+            ShareRecipient::Org(_) => 100,
+        }
+    }
+}
+
+/// A file or folder shared by `sharer` with a recipient or through a public link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Share {
+    pub id: i64,
+    pub sharer: UserId,
+    pub node: NodeId,
+    pub recipient: ShareRecipient,
+    /// Bitmask: 1 read, 2 update, 4 create, 8 delete, 16 share.
+    pub permissions: i64,
+    pub token: Option<String>,
+    /// argon2id hash of the link password.
+    pub password_hash: Option<String>,
+    /// The link stops working at this second (seconds since the epoch).
+    pub expires_at: Option<i64>,
+    pub download_limit: Option<i64>,
+    pub download_count: i64,
+    pub label: String,
+    pub note: String,
+    pub hide_download: bool,
+    pub created_at: i64,
+}
+
+/// A share as one recipient sees it: with their own name for it and whether they left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedShare {
+    pub share: Share,
+    /// The recipient's name for the share's top-level entry, if they renamed it.
+    pub mount_name: Option<String>,
+    pub hidden: bool,
+}
+
+/// A one-time account link (guest invitation, password reset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountToken {
+    pub user: UserId,
+    pub purpose: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub id: i64,
+    pub user: UserId,
+    pub subject: String,
+    pub message: String,
+    pub object_type: String,
+    pub object_id: String,
     pub created_at: i64,
 }

@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "nextcloud", include_str!("../migrations/sqlite/0002_nextcloud.sql")),
     (3, "inline_blocks", include_str!("../migrations/sqlite/0003_inline_blocks.sql")),
     (4, "login_failures", include_str!("../migrations/sqlite/0004_login_failures.sql")),
+    (5, "sharing", include_str!("../migrations/sqlite/0005_sharing.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -75,7 +76,7 @@ fn qualified_node_columns(table: &str) -> String {
 }
 
 const USER_COLUMNS: &str =
-    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login";
+    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by";
 
 fn node_from_row(row: &SqliteRow) -> Result<Node, sqlx::Error> {
     Ok(Node {
@@ -104,6 +105,87 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
         is_admin: row.try_get::<i64, _>("is_admin")? != 0,
         created_at: row.try_get("created_at")?,
         last_failed_login: row.try_get("last_failed_login")?,
+        org: row.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+        org_admin: row.try_get::<i64, _>("org_admin")? != 0,
+        is_guest: row.try_get::<String, _>("kind")? == "guest",
+        invited_by: row.try_get::<Option<i64>, _>("invited_by")?.map(UserId),
+    })
+}
+
+const ORG_COLUMNS: &str = "id, name, display_name, quota, link_password_required, link_max_expiry_days, created_at";
+
+fn org_from_row(row: &SqliteRow) -> Result<Organisation, sqlx::Error> {
+    Ok(Organisation {
+        id: OrgId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        display_name: row.try_get("display_name")?,
+        quota: row.try_get("quota")?,
+        link_password_required: row.try_get::<i64, _>("link_password_required")? != 0,
+        link_max_expiry_days: row.try_get("link_max_expiry_days")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const GROUP_COLUMNS: &str = "id, name, display_name, org_id, created_at";
+
+fn group_from_row(row: &SqliteRow) -> Result<Group, sqlx::Error> {
+    Ok(Group {
+        id: GroupId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        display_name: row.try_get("display_name")?,
+        org: row.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const SHARE_COLUMNS: &str = "id, sharer_id, node_id, share_type, recipient_user, recipient_group, recipient_org, \
+     permissions, token, password_hash, expires_at, download_limit, download_count, label, note, hide_download, created_at";
+
+fn share_from_row(row: &SqliteRow) -> Result<Share, sqlx::Error> {
+    let share_type: i64 = row.try_get("share_type")?;
+    let recipient = match share_type {
+        0 => ShareRecipient::User(UserId(row.try_get("recipient_user")?)),
+        1 => ShareRecipient::Group(GroupId(row.try_get("recipient_group")?)),
+        100 => ShareRecipient::Org(OrgId(row.try_get("recipient_org")?)),
+        _ => ShareRecipient::Link,
+    };
+    Ok(Share {
+        id: row.try_get("id")?,
+        sharer: UserId(row.try_get("sharer_id")?),
+        node: NodeId(row.try_get("node_id")?),
+        recipient,
+        permissions: row.try_get("permissions")?,
+        token: row.try_get("token")?,
+        password_hash: row.try_get("password_hash")?,
+        expires_at: row.try_get("expires_at")?,
+        download_limit: row.try_get("download_limit")?,
+        download_count: row.try_get("download_count")?,
+        label: row.try_get("label")?,
+        note: row.try_get("note")?,
+        hide_download: row.try_get::<i64, _>("hide_download")? != 0,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The recipient columns of a share: (user, group, organisation).
+fn recipient_columns(recipient: &ShareRecipient) -> (Option<i64>, Option<i64>, Option<i64>) {
+    match recipient {
+        ShareRecipient::User(user) => (Some(user.0), None, None),
+        ShareRecipient::Group(group) => (None, Some(group.0), None),
+        ShareRecipient::Org(org) => (None, None, Some(org.0)),
+        ShareRecipient::Link => (None, None, None),
+    }
+}
+
+fn notification_from_row(row: &SqliteRow) -> Result<Notification, sqlx::Error> {
+    Ok(Notification {
+        id: row.try_get("id")?,
+        user: UserId(row.try_get("user_id")?),
+        subject: row.try_get("subject")?,
+        message: row.try_get("message")?,
+        object_type: row.try_get("object_type")?,
+        object_id: row.try_get("object_id")?,
+        created_at: row.try_get("created_at")?,
     })
 }
 
@@ -320,7 +402,7 @@ impl SqliteStore {
     ) -> MetaResult<NodeId> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, checksum) \
-             SELECT owner_id, ?, ?, is_dir, ?, mtime, ?, ?, checksum FROM nodes WHERE id = ? RETURNING id",
+             SELECT (SELECT owner_id FROM nodes WHERE id = ?1), ?1, ?2, is_dir, ?3, mtime, ?4, ?5, checksum FROM nodes WHERE id = ?6 RETURNING id",
         )
         .bind(parent.0)
         .bind(name)
@@ -534,8 +616,8 @@ impl MetaStore for SqliteStore {
     async fn create_user(&self, new_user: &NewUser, now: i64) -> MetaResult<User> {
         let mut tx = self.begin().await?;
         let inserted = sqlx::query(&format!(
-            "INSERT INTO users (name, display_name, email, password_hash, quota, is_admin, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+            "INSERT INTO users (name, display_name, email, password_hash, quota, is_admin, created_at, org_id, org_admin, kind, invited_by) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
         ))
         .bind(&new_user.name)
         .bind(&new_user.display_name)
@@ -544,6 +626,10 @@ impl MetaStore for SqliteStore {
         .bind(new_user.quota)
         .bind(i64::from(new_user.is_admin))
         .bind(now)
+        .bind(new_user.org.map(|org| org.0))
+        .bind(i64::from(new_user.org_admin))
+        .bind(if new_user.is_guest { "guest" } else { "user" })
+        .bind(new_user.invited_by.map(|user| user.0))
         .fetch_one(&mut *tx)
         .await;
         let user = match inserted {
@@ -1323,6 +1409,410 @@ impl MetaStore for SqliteStore {
         Ok(())
     }
 
+    async fn create_org(&self, org: &Organisation) -> MetaResult<Organisation> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO organisations (name, display_name, quota, link_password_required, link_max_expiry_days, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING {ORG_COLUMNS}"
+        ))
+        .bind(&org.name)
+        .bind(&org.display_name)
+        .bind(org.quota)
+        .bind(i64::from(org.link_password_required))
+        .bind(org.link_max_expiry_days)
+        .bind(org.created_at)
+        .fetch_one(&self.write)
+        .await;
+        match inserted {
+            Ok(row) => Ok(org_from_row(&row)?),
+            Err(error) if is_unique_violation(&error) => Err(MetaError::AlreadyExists(org.name.clone())),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn org(&self, id: OrgId) -> MetaResult<Option<Organisation>> {
+        let row = sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organisations WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(org_from_row).transpose()?)
+    }
+
+    async fn org_by_name(&self, name: &str) -> MetaResult<Option<Organisation>> {
+        let row = sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organisations WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(org_from_row).transpose()?)
+    }
+
+    async fn list_orgs(&self) -> MetaResult<Vec<Organisation>> {
+        let rows = sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organisations ORDER BY name"))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(org_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn update_org(&self, org: &Organisation) -> MetaResult<()> {
+        sqlx::query(
+            "UPDATE organisations SET display_name = ?, quota = ?, link_password_required = ?, link_max_expiry_days = ? WHERE id = ?",
+        )
+        .bind(&org.display_name)
+        .bind(org.quota)
+        .bind(i64::from(org.link_password_required))
+        .bind(org.link_max_expiry_days)
+        .bind(org.id.0)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn org_used_bytes(&self, id: OrgId) -> MetaResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(SUM(n.size), 0) FROM nodes n JOIN users u ON u.id = n.owner_id \
+             WHERE u.org_id = ? AND n.parent_id IS NULL",
+        )
+        .bind(id.0)
+        .fetch_one(&self.read)
+        .await?)
+    }
+
+    async fn update_user(&self, user: &User) -> MetaResult<()> {
+        sqlx::query(
+            "UPDATE users SET display_name = ?, email = ?, quota = ?, is_admin = ?, org_id = ?, org_admin = ? WHERE id = ?",
+        )
+        .bind(&user.display_name)
+        .bind(&user.email)
+        .bind(user.quota)
+        .bind(i64::from(user.is_admin))
+        .bind(user.org.map(|org| org.0))
+        .bind(i64::from(user.org_admin))
+        .bind(user.id.0)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn user(&self, id: UserId) -> MetaResult<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn create_group(&self, group: &Group) -> MetaResult<Group> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO user_groups (name, display_name, org_id, created_at) VALUES (?, ?, ?, ?) RETURNING {GROUP_COLUMNS}"
+        ))
+        .bind(&group.name)
+        .bind(&group.display_name)
+        .bind(group.org.map(|org| org.0))
+        .bind(group.created_at)
+        .fetch_one(&self.write)
+        .await;
+        match inserted {
+            Ok(row) => Ok(group_from_row(&row)?),
+            Err(error) if is_unique_violation(&error) => Err(MetaError::AlreadyExists(group.name.clone())),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn group_by_name(&self, name: &str) -> MetaResult<Option<Group>> {
+        let row = sqlx::query(&format!("SELECT {GROUP_COLUMNS} FROM user_groups WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(group_from_row).transpose()?)
+    }
+
+    async fn group(&self, id: GroupId) -> MetaResult<Option<Group>> {
+        let row = sqlx::query(&format!("SELECT {GROUP_COLUMNS} FROM user_groups WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(group_from_row).transpose()?)
+    }
+
+    async fn list_groups(&self) -> MetaResult<Vec<Group>> {
+        let rows = sqlx::query(&format!("SELECT {GROUP_COLUMNS} FROM user_groups ORDER BY name"))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(group_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn delete_group(&self, id: GroupId) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM user_groups WHERE id = ?").bind(id.0).execute(&self.write).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_group_member(&self, group: GroupId, user: UserId, is_admin: bool) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO group_members (group_id, user_id, is_admin) VALUES (?, ?, ?) \
+             ON CONFLICT (group_id, user_id) DO UPDATE SET is_admin = excluded.is_admin",
+        )
+        .bind(group.0)
+        .bind(user.0)
+        .bind(i64::from(is_admin))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_group_member(&self, group: GroupId, user: UserId) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
+            .bind(group.0)
+            .bind(user.0)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn group_members(&self, group: GroupId) -> MetaResult<Vec<(UserId, bool)>> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT user_id, is_admin FROM group_members WHERE group_id = ? ORDER BY user_id")
+                .bind(group.0)
+                .fetch_all(&self.read)
+                .await?;
+        Ok(rows.into_iter().map(|(user, admin)| (UserId(user), admin != 0)).collect())
+    }
+
+    async fn groups_of(&self, user: UserId) -> MetaResult<Vec<(Group, bool)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {}, m.is_admin AS member_admin FROM user_groups g JOIN group_members m ON m.group_id = g.id \
+             WHERE m.user_id = ? ORDER BY g.name",
+            GROUP_COLUMNS.split(", ").map(|c| format!("g.{c}")).collect::<Vec<_>>().join(", ")
+        ))
+        .bind(user.0)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((group_from_row(row)?, row.try_get::<i64, _>("member_admin")? != 0)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(MetaError::from)
+    }
+
+    async fn create_share(&self, share: &Share) -> MetaResult<Share> {
+        let (user, group, org) = recipient_columns(&share.recipient);
+        let row = sqlx::query(&format!(
+            "INSERT INTO shares (sharer_id, node_id, share_type, recipient_user, recipient_group, recipient_org, permissions, \
+             token, password_hash, expires_at, download_limit, label, note, hide_download, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {SHARE_COLUMNS}"
+        ))
+        .bind(share.sharer.0)
+        .bind(share.node.0)
+        .bind(share.recipient.share_type())
+        .bind(user)
+        .bind(group)
+        .bind(org)
+        .bind(share.permissions)
+        .bind(&share.token)
+        .bind(&share.password_hash)
+        .bind(share.expires_at)
+        .bind(share.download_limit)
+        .bind(&share.label)
+        .bind(&share.note)
+        .bind(i64::from(share.hide_download))
+        .bind(share.created_at)
+        .fetch_one(&self.write)
+        .await?;
+        Ok(share_from_row(&row)?)
+    }
+
+    async fn share(&self, id: i64) -> MetaResult<Option<Share>> {
+        let row = sqlx::query(&format!("SELECT {SHARE_COLUMNS} FROM shares WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(share_from_row).transpose()?)
+    }
+
+    async fn share_by_token(&self, token: &str) -> MetaResult<Option<Share>> {
+        let row = sqlx::query(&format!("SELECT {SHARE_COLUMNS} FROM shares WHERE token = ?"))
+            .bind(token)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(share_from_row).transpose()?)
+    }
+
+    async fn update_share(&self, share: &Share) -> MetaResult<()> {
+        sqlx::query(
+            "UPDATE shares SET permissions = ?, password_hash = ?, expires_at = ?, download_limit = ?, label = ?, \
+             note = ?, hide_download = ? WHERE id = ?",
+        )
+        .bind(share.permissions)
+        .bind(&share.password_hash)
+        .bind(share.expires_at)
+        .bind(share.download_limit)
+        .bind(&share.label)
+        .bind(&share.note)
+        .bind(i64::from(share.hide_download))
+        .bind(share.id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_share(&self, id: i64) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM shares WHERE id = ?").bind(id).execute(&self.write).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn shares_by_sharer(&self, sharer: UserId) -> MetaResult<Vec<Share>> {
+        let rows = sqlx::query(&format!("SELECT {SHARE_COLUMNS} FROM shares WHERE sharer_id = ? ORDER BY id"))
+            .bind(sharer.0)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(share_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn shares_of_nodes(&self, nodes: &[NodeId]) -> MetaResult<Vec<Share>> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&nodes.iter().map(|node| node.0).collect::<Vec<_>>())
+            .map_err(|error| MetaError::Commit(error.to_string()))?;
+        let rows = sqlx::query(&format!(
+            "SELECT {SHARE_COLUMNS} FROM shares WHERE node_id IN (SELECT value FROM json_each(?)) ORDER BY id"
+        ))
+        .bind(ids)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.iter().map(share_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn received_shares(&self, user: UserId) -> MetaResult<Vec<ReceivedShare>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {}, m.name AS mount_name, COALESCE(m.hidden, 0) AS mount_hidden FROM shares s \
+             LEFT JOIN share_mounts m ON m.share_id = s.id AND m.user_id = ?1 \
+             WHERE s.recipient_user = ?1 \
+                OR s.recipient_group IN (SELECT group_id FROM group_members WHERE user_id = ?1) \
+                OR s.recipient_org = (SELECT org_id FROM users WHERE id = ?1) \
+             ORDER BY s.id",
+            SHARE_COLUMNS.split(", ").map(|c| format!("s.{}", c.trim())).collect::<Vec<_>>().join(", ")
+        ))
+        .bind(user.0)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ReceivedShare {
+                    share: share_from_row(row)?,
+                    mount_name: row.try_get("mount_name")?,
+                    hidden: row.try_get::<i64, _>("mount_hidden")? != 0,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(MetaError::from)
+    }
+
+    async fn set_share_mount(&self, share: i64, user: UserId, name: Option<&str>, hidden: bool) -> MetaResult<()> {
+        sqlx::query(
+            "INSERT INTO share_mounts (share_id, user_id, name, hidden) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (share_id, user_id) DO UPDATE SET name = excluded.name, hidden = excluded.hidden",
+        )
+        .bind(share)
+        .bind(user.0)
+        .bind(name)
+        .bind(i64::from(hidden))
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn count_link_download(&self, share: i64) -> MetaResult<bool> {
+        let done = sqlx::query(
+            "UPDATE shares SET download_count = download_count + 1 \
+             WHERE id = ? AND (download_limit IS NULL OR download_count < download_limit)",
+        )
+        .bind(share)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn node_chain(&self, id: NodeId) -> MetaResult<Vec<Node>> {
+        let rows = sqlx::query(&format!(
+            "WITH RECURSIVE chain(id, parent_id, depth) AS ( \
+               SELECT id, parent_id, 0 FROM nodes WHERE id = ? UNION ALL \
+               SELECT n.id, n.parent_id, chain.depth + 1 FROM nodes n JOIN chain ON n.id = chain.parent_id) \
+             SELECT {} FROM chain JOIN nodes ON nodes.id = chain.id ORDER BY chain.depth DESC",
+            qualified_node_columns("nodes")
+        ))
+        .bind(id.0)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.iter().map(node_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn nodes(&self, ids: &[NodeId]) -> MetaResult<Vec<Node>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&ids.iter().map(|id| id.0).collect::<Vec<_>>())
+            .map_err(|error| MetaError::Commit(error.to_string()))?;
+        let rows =
+            sqlx::query(&format!("SELECT {NODE_COLUMNS} FROM nodes WHERE id IN (SELECT value FROM json_each(?))"))
+                .bind(ids)
+                .fetch_all(&self.read)
+                .await?;
+        Ok(rows.iter().map(node_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn insert_account_token(&self, token_hash: &str, token: &AccountToken) -> MetaResult<()> {
+        sqlx::query("INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(token_hash)
+            .bind(token.user.0)
+            .bind(&token.purpose)
+            .bind(token.expires_at)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_account_token(&self, token_hash: &str) -> MetaResult<Option<AccountToken>> {
+        let row: Option<(i64, String, i64)> =
+            sqlx::query_as("DELETE FROM account_tokens WHERE token_hash = ? RETURNING user_id, purpose, expires_at")
+                .bind(token_hash)
+                .fetch_optional(&self.write)
+                .await?;
+        Ok(row.map(|(user, purpose, expires_at)| AccountToken { user: UserId(user), purpose, expires_at }))
+    }
+
+    async fn add_notification(&self, notification: &Notification) -> MetaResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO notifications (user_id, subject, message, object_type, object_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(notification.user.0)
+        .bind(&notification.subject)
+        .bind(&notification.message)
+        .bind(&notification.object_type)
+        .bind(&notification.object_id)
+        .bind(notification.created_at)
+        .fetch_one(&self.write)
+        .await?)
+    }
+
+    async fn notifications(&self, user: UserId) -> MetaResult<Vec<Notification>> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, subject, message, object_type, object_id, created_at FROM notifications \
+             WHERE user_id = ? ORDER BY id DESC",
+        )
+        .bind(user.0)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.iter().map(notification_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn delete_notification(&self, user: UserId, id: i64) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM notifications WHERE user_id = ? AND id = ?")
+            .bind(user.0)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn schema_version(&self) -> MetaResult<i64> {
         schema_version_of(&self.read).await
     }
@@ -1432,7 +1922,10 @@ impl MetaStore for SqliteStore {
             )));
         }
         for user in &snapshot.users {
-            sqlx::query(&format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+            sqlx::query(
+                "INSERT INTO users (id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
                 .bind(user.id.0)
                 .bind(&user.name)
                 .bind(&user.display_name)

@@ -82,7 +82,9 @@ macro_rules! conformance {
 conformance! {
     one: users, app_passwords, folders, commit_preconditions, commit_quota, ancestors_change,
         move_nodes, copy_nodes, delete_subtree, node_ids_not_reused, dead_props, locks,
-        referenced_blocks, uploads, login_flows, inline_blocks, login_throttling;
+        referenced_blocks, uploads, login_flows, inline_blocks, login_throttling, organisations,
+        org_members_and_usage, groups, shares, received_shares, link_download_limit, node_chain,
+        account_tokens, notifications, copy_into_other_owner;
     two: concurrent_commits_same_path, concurrent_create_folder, concurrent_commits_if_match,
         concurrent_commits_many_paths,
 }
@@ -901,6 +903,534 @@ async fn inline_blocks(store: Store) {
     store.delete_node(small2.id).await.unwrap();
     assert_eq!(store.collect_inline_garbage().await.unwrap(), 1);
     assert!(store.inline_block(&block("inline", 3).hash).await.unwrap().is_none());
+}
+
+// ---------------------------------------------------------------------------------------------
+// organisations, groups, shares, account links, notifications
+
+fn org(name: &str) -> Organisation {
+    Organisation {
+        id: OrgId(0),
+        name: name.into(),
+        display_name: format!("{name} display"),
+        quota: None,
+        link_password_required: false,
+        link_max_expiry_days: None,
+        created_at: NOW,
+    }
+}
+
+fn group(name: &str, org: Option<OrgId>) -> Group {
+    Group { id: GroupId(0), name: name.into(), display_name: format!("{name} display"), org, created_at: NOW }
+}
+
+/// A share of `node` by `sharer` with read permission and nothing else set.
+fn share_of(sharer: UserId, node: NodeId, recipient: ShareRecipient) -> Share {
+    Share {
+        id: 0,
+        sharer,
+        node,
+        recipient,
+        permissions: 1,
+        token: None,
+        password_hash: None,
+        expires_at: None,
+        download_limit: None,
+        download_count: 0,
+        label: String::new(),
+        note: String::new(),
+        hide_download: false,
+        created_at: NOW,
+    }
+}
+
+/// A public link of `node` by `sharer` with `token`.
+fn link_of(sharer: UserId, node: NodeId, token: &str) -> Share {
+    Share { token: Some(token.into()), ..share_of(sharer, node, ShareRecipient::Link) }
+}
+
+fn share_ids(shares: &[Share]) -> Vec<i64> {
+    shares.iter().map(|share| share.id).collect()
+}
+
+async fn organisations(store: Store) {
+    assert!(store.list_orgs().await.unwrap().is_empty());
+    let finance = store.create_org(&org("finance")).await.unwrap();
+    assert_eq!(finance, Organisation { id: finance.id, ..org("finance") });
+    let policy = Organisation {
+        quota: Some(1000),
+        link_password_required: true,
+        link_max_expiry_days: Some(7),
+        ..org("agriculture")
+    };
+    let agriculture = store.create_org(&policy).await.unwrap();
+    assert_ne!(agriculture.id, finance.id);
+    assert_eq!(agriculture, Organisation { id: agriculture.id, ..policy });
+    assert!(matches!(store.create_org(&org("finance")).await, Err(MetaError::AlreadyExists(_))));
+
+    assert_eq!(store.org(finance.id).await.unwrap(), Some(finance.clone()));
+    assert_eq!(store.org_by_name("agriculture").await.unwrap(), Some(agriculture.clone()));
+    assert!(store.org(OrgId(999_999)).await.unwrap().is_none());
+    assert!(store.org_by_name("nobody").await.unwrap().is_none());
+    let listed = store.list_orgs().await.unwrap();
+    assert_eq!(listed.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(), ["agriculture", "finance"]);
+
+    // Display name, quota and link policy are written; the name and creation time are not.
+    let changed = Organisation {
+        name: "renamed".into(),
+        display_name: "Ministry of Finance".into(),
+        quota: Some(5000),
+        link_password_required: true,
+        link_max_expiry_days: Some(30),
+        created_at: NOW + 99,
+        ..finance.clone()
+    };
+    store.update_org(&changed).await.unwrap();
+    assert_eq!(
+        store.org(finance.id).await.unwrap(),
+        Some(Organisation { name: "finance".into(), created_at: NOW, ..changed.clone() })
+    );
+    let relaxed =
+        Organisation { quota: None, link_password_required: false, link_max_expiry_days: None, ..agriculture.clone() };
+    store.update_org(&relaxed).await.unwrap();
+    let cleared = store.org(agriculture.id).await.unwrap().unwrap();
+    assert_eq!((cleared.quota, cleared.link_password_required, cleared.link_max_expiry_days), (None, false, None));
+    assert!(store.org_by_name("renamed").await.unwrap().is_none());
+}
+
+async fn org_members_and_usage(store: Store) {
+    let finance = store.create_org(&org("finance")).await.unwrap();
+    let agriculture = store.create_org(&org("agriculture")).await.unwrap();
+    let empty = store.create_org(&org("empty")).await.unwrap();
+
+    let alice = user(&store, "alice").await;
+    assert_eq!((alice.org, alice.org_admin, alice.is_guest, alice.invited_by), (None, false, false, None));
+    let bob =
+        store.create_user(&NewUser { org: Some(finance.id), org_admin: true, ..new_user("bob") }, NOW).await.unwrap();
+    assert_eq!((bob.org, bob.org_admin, bob.is_guest), (Some(finance.id), true, false));
+    let carol = store.create_user(&NewUser { org: Some(finance.id), ..new_user("carol") }, NOW).await.unwrap();
+    let guest = store
+        .create_user(&NewUser { is_guest: true, invited_by: Some(bob.id), ..new_user("guest") }, NOW)
+        .await
+        .unwrap();
+    assert_eq!((guest.org, guest.org_admin, guest.is_guest, guest.invited_by), (None, false, true, Some(bob.id)));
+    assert_eq!(store.user(guest.id).await.unwrap(), Some(guest.clone()));
+    assert_eq!(store.user_by_name("bob").await.unwrap(), Some(bob.clone()));
+    assert!(store.user(UserId(999_999)).await.unwrap().is_none());
+
+    // The organisation, admin flags, display name, e-mail and quota are written; name and
+    // password are not.
+    let changed = User {
+        name: "alicia".into(),
+        password_hash: "other-hash".into(),
+        display_name: "Alice A.".into(),
+        email: None,
+        quota: Some(500),
+        is_admin: true,
+        org: Some(agriculture.id),
+        org_admin: true,
+        ..alice.clone()
+    };
+    store.update_user(&changed).await.unwrap();
+    let stored = store.user(alice.id).await.unwrap().unwrap();
+    assert_eq!(stored, User { name: "alice".into(), password_hash: alice.password_hash.clone(), ..changed.clone() });
+    assert_eq!(store.user_by_name("alice").await.unwrap().map(|u| u.org), Some(Some(agriculture.id)));
+    assert!(!stored.is_guest);
+    // Leaving the organisation again.
+    store.update_user(&User { org: None, org_admin: false, ..stored.clone() }).await.unwrap();
+    assert_eq!(store.user(alice.id).await.unwrap().map(|u| (u.org, u.org_admin)), Some((None, false)));
+    store.update_user(&stored).await.unwrap();
+
+    // Bytes of all accounts of an organisation.
+    assert_eq!(store.org_used_bytes(finance.id).await.unwrap(), 0);
+    let bob_root = store.root(bob.id).await.unwrap();
+    let docs = folder(&store, bob_root.id, "docs").await;
+    store.commit_file(&file(docs.id, "a", 10, "a")).await.unwrap();
+    store.commit_file(&file(bob_root.id, "b", 3, "b")).await.unwrap();
+    store.commit_file(&file(store.root(carol.id).await.unwrap().id, "c", 5, "c")).await.unwrap();
+    store.commit_file(&file(store.root(alice.id).await.unwrap().id, "d", 7, "d")).await.unwrap();
+    store.commit_file(&file(store.root(guest.id).await.unwrap().id, "e", 100, "e")).await.unwrap();
+    assert_eq!(store.org_used_bytes(finance.id).await.unwrap(), 18);
+    assert_eq!(store.org_used_bytes(agriculture.id).await.unwrap(), 7);
+    assert_eq!(store.org_used_bytes(empty.id).await.unwrap(), 0);
+    assert_eq!(store.org_used_bytes(OrgId(999_999)).await.unwrap(), 0);
+}
+
+async fn groups(store: Store) {
+    let finance = store.create_org(&org("finance")).await.unwrap();
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    assert!(store.list_groups().await.unwrap().is_empty());
+
+    let team = store.create_group(&group("team", Some(finance.id))).await.unwrap();
+    assert_eq!(team, Group { id: team.id, ..group("team", Some(finance.id)) });
+    let project = store.create_group(&group("project", None)).await.unwrap();
+    assert_eq!(project.org, None);
+    assert!(matches!(store.create_group(&group("team", None)).await, Err(MetaError::AlreadyExists(_))));
+    assert_eq!(store.group(team.id).await.unwrap(), Some(team.clone()));
+    assert_eq!(store.group_by_name("project").await.unwrap(), Some(project.clone()));
+    assert!(store.group(GroupId(999_999)).await.unwrap().is_none());
+    assert!(store.group_by_name("nobody").await.unwrap().is_none());
+    assert_eq!(store.list_groups().await.unwrap(), vec![project.clone(), team.clone()]);
+
+    assert!(store.group_members(team.id).await.unwrap().is_empty());
+    store.set_group_member(team.id, alice.id, false).await.unwrap();
+    store.set_group_member(team.id, bob.id, true).await.unwrap();
+    store.set_group_member(project.id, alice.id, false).await.unwrap();
+    assert_eq!(store.group_members(team.id).await.unwrap(), [(alice.id, false), (bob.id, true)]);
+    // Setting again changes the admin flag, it does not add a second membership.
+    store.set_group_member(team.id, alice.id, true).await.unwrap();
+    store.set_group_member(team.id, bob.id, false).await.unwrap();
+    assert_eq!(store.group_members(team.id).await.unwrap(), [(alice.id, true), (bob.id, false)]);
+    assert_eq!(store.groups_of(alice.id).await.unwrap(), [(project.clone(), false), (team.clone(), true)]);
+    assert_eq!(store.groups_of(bob.id).await.unwrap(), [(team.clone(), false)]);
+
+    assert!(store.remove_group_member(team.id, bob.id).await.unwrap());
+    assert!(!store.remove_group_member(team.id, bob.id).await.unwrap());
+    assert!(!store.remove_group_member(project.id, bob.id).await.unwrap());
+    assert!(store.groups_of(bob.id).await.unwrap().is_empty());
+    assert_eq!(store.group_members(team.id).await.unwrap(), [(alice.id, true)]);
+
+    assert!(store.delete_group(team.id).await.unwrap());
+    assert!(!store.delete_group(team.id).await.unwrap());
+    assert!(store.group(team.id).await.unwrap().is_none());
+    assert!(store.group_members(team.id).await.unwrap().is_empty());
+    assert_eq!(store.groups_of(alice.id).await.unwrap(), [(project.clone(), false)]);
+    assert_eq!(store.list_groups().await.unwrap(), vec![project.clone()]);
+    // The name is free again.
+    store.create_group(&group("team", None)).await.unwrap();
+}
+
+async fn shares(store: Store) {
+    let finance = store.create_org(&org("finance")).await.unwrap();
+    let team = store.create_group(&group("team", Some(finance.id))).await.unwrap();
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let root = store.root(alice.id).await.unwrap();
+    let docs = folder(&store, root.id, "docs").await;
+    let (f, _) = store.commit_file(&file(docs.id, "f", 4, "f")).await.unwrap();
+
+    let to_bob = Share { permissions: 31, ..share_of(alice.id, docs.id, ShareRecipient::User(bob.id)) };
+    let direct = store.create_share(&to_bob).await.unwrap();
+    assert!(direct.id > 0);
+    assert_eq!(direct, Share { id: direct.id, ..to_bob });
+
+    let link_input = Share {
+        password_hash: Some("argon2-hash".into()),
+        expires_at: Some(NOW + 100),
+        download_limit: Some(3),
+        download_count: 99, // ignored
+        label: "for the press".into(),
+        note: "please forward".into(),
+        hide_download: true,
+        ..link_of(alice.id, docs.id, "token-1")
+    };
+    let link = store.create_share(&link_input).await.unwrap();
+    assert_eq!(link, Share { id: link.id, download_count: 0, ..link_input.clone() });
+    assert_eq!(link.recipient.share_type(), 3);
+    assert!(store.create_share(&link_of(bob.id, f.id, "token-1")).await.is_err(), "tokens are unique");
+
+    let to_team = store.create_share(&share_of(alice.id, f.id, ShareRecipient::Group(team.id))).await.unwrap();
+    assert_eq!(to_team.recipient, ShareRecipient::Group(team.id));
+    let to_finance = store.create_share(&share_of(alice.id, f.id, ShareRecipient::Org(finance.id))).await.unwrap();
+    assert_eq!(to_finance.recipient, ShareRecipient::Org(finance.id));
+    let bob_root = store.root(bob.id).await.unwrap();
+    let bobs = store.create_share(&link_of(bob.id, bob_root.id, "token-bob")).await.unwrap();
+
+    assert_eq!(store.share(direct.id).await.unwrap(), Some(direct.clone()));
+    assert_eq!(store.share(to_team.id).await.unwrap(), Some(to_team.clone()));
+    assert_eq!(store.share(to_finance.id).await.unwrap(), Some(to_finance.clone()));
+    assert!(store.share(999_999).await.unwrap().is_none());
+    assert_eq!(store.share_by_token("token-1").await.unwrap(), Some(link.clone()));
+    assert!(store.share_by_token("unknown").await.unwrap().is_none());
+
+    assert_eq!(
+        share_ids(&store.shares_by_sharer(alice.id).await.unwrap()),
+        [direct.id, link.id, to_team.id, to_finance.id]
+    );
+    assert_eq!(store.shares_by_sharer(bob.id).await.unwrap(), vec![bobs.clone()]);
+    assert_eq!(share_ids(&store.shares_of_nodes(&[docs.id]).await.unwrap()), [direct.id, link.id]);
+    assert_eq!(
+        share_ids(&store.shares_of_nodes(&[f.id, docs.id, bob_root.id, NodeId(999_999)]).await.unwrap()),
+        [direct.id, link.id, to_team.id, to_finance.id, bobs.id]
+    );
+    assert!(store.shares_of_nodes(&[]).await.unwrap().is_empty());
+    assert!(store.shares_of_nodes(&[root.id]).await.unwrap().is_empty());
+
+    // Permissions, password, expiry, limit, label, note and hide-download are written; the
+    // node, sharer, recipient, token and download count are not.
+    let changed = Share {
+        permissions: 17,
+        password_hash: None,
+        expires_at: None,
+        download_limit: Some(10),
+        label: "renamed".into(),
+        note: String::new(),
+        hide_download: false,
+        node: f.id,
+        sharer: bob.id,
+        recipient: ShareRecipient::User(bob.id),
+        token: Some("token-2".into()),
+        download_count: 7,
+        created_at: NOW + 50,
+        ..link.clone()
+    };
+    store.update_share(&changed).await.unwrap();
+    assert_eq!(
+        store.share(link.id).await.unwrap(),
+        Some(Share {
+            node: link.node,
+            sharer: link.sharer,
+            recipient: link.recipient,
+            token: link.token.clone(),
+            download_count: 0,
+            created_at: NOW,
+            ..changed.clone()
+        })
+    );
+    assert!(store.share_by_token("token-2").await.unwrap().is_none());
+
+    assert!(store.delete_share(direct.id).await.unwrap());
+    assert!(!store.delete_share(direct.id).await.unwrap());
+    assert!(store.share(direct.id).await.unwrap().is_none());
+    assert_eq!(share_ids(&store.shares_of_nodes(&[docs.id]).await.unwrap()), [link.id]);
+
+    // Deleting the shared node removes its shares.
+    store.delete_node(f.id).await.unwrap();
+    assert!(store.shares_of_nodes(&[f.id]).await.unwrap().is_empty());
+    assert!(store.share(to_team.id).await.unwrap().is_none());
+    assert_eq!(share_ids(&store.shares_by_sharer(alice.id).await.unwrap()), [link.id]);
+}
+
+async fn received_shares(store: Store) {
+    let finance = store.create_org(&org("finance")).await.unwrap();
+    let other = store.create_org(&org("other")).await.unwrap();
+    let team = store.create_group(&group("team", None)).await.unwrap();
+    let outsiders = store.create_group(&group("outsiders", None)).await.unwrap();
+    let alice = user(&store, "alice").await;
+    let bob = store.create_user(&NewUser { org: Some(finance.id), ..new_user("bob") }, NOW).await.unwrap();
+    let carol = user(&store, "carol").await;
+    let dave = store.create_user(&NewUser { org: Some(other.id), ..new_user("dave") }, NOW).await.unwrap();
+    store.set_group_member(team.id, bob.id, false).await.unwrap();
+    store.set_group_member(team.id, carol.id, true).await.unwrap();
+    store.set_group_member(outsiders.id, dave.id, false).await.unwrap();
+
+    let root = store.root(alice.id).await.unwrap();
+    let docs = folder(&store, root.id, "docs").await;
+    let (f, _) = store.commit_file(&file(root.id, "f", 1, "f")).await.unwrap();
+    let to_bob = store.create_share(&share_of(alice.id, docs.id, ShareRecipient::User(bob.id))).await.unwrap();
+    let to_team = store.create_share(&share_of(alice.id, f.id, ShareRecipient::Group(team.id))).await.unwrap();
+    let to_finance = store.create_share(&share_of(alice.id, root.id, ShareRecipient::Org(finance.id))).await.unwrap();
+    store.create_share(&link_of(alice.id, docs.id, "token")).await.unwrap();
+    let to_carol = store.create_share(&share_of(alice.id, f.id, ShareRecipient::User(carol.id))).await.unwrap();
+
+    let received = store.received_shares(bob.id).await.unwrap();
+    assert_eq!(
+        received,
+        vec![
+            ReceivedShare { share: to_bob.clone(), mount_name: None, hidden: false },
+            ReceivedShare { share: to_team.clone(), mount_name: None, hidden: false },
+            ReceivedShare { share: to_finance.clone(), mount_name: None, hidden: false },
+        ]
+    );
+    let ids = |received: &[ReceivedShare]| received.iter().map(|r| r.share.id).collect::<Vec<_>>();
+    assert_eq!(ids(&store.received_shares(carol.id).await.unwrap()), [to_team.id, to_carol.id]);
+    assert!(store.received_shares(dave.id).await.unwrap().is_empty(), "an unrelated account receives nothing");
+    assert!(store.received_shares(alice.id).await.unwrap().is_empty());
+    assert!(store.received_shares(UserId(999_999)).await.unwrap().is_empty());
+
+    // The recipient's own name and hidden flag, per recipient.
+    store.set_share_mount(to_team.id, bob.id, Some("Team files"), false).await.unwrap();
+    store.set_share_mount(to_finance.id, bob.id, None, true).await.unwrap();
+    let received = store.received_shares(bob.id).await.unwrap();
+    let mounts = received.iter().map(|r| (r.share.id, r.mount_name.as_deref(), r.hidden)).collect::<Vec<_>>();
+    assert_eq!(
+        mounts,
+        [(to_bob.id, None, false), (to_team.id, Some("Team files"), false), (to_finance.id, None, true)]
+    );
+    let carols = store.received_shares(carol.id).await.unwrap();
+    assert_eq!((carols[0].mount_name.as_deref(), carols[0].hidden), (None, false), "another member's mount");
+    // Setting again replaces both.
+    store.set_share_mount(to_team.id, bob.id, Some("Renamed"), true).await.unwrap();
+    let received = store.received_shares(bob.id).await.unwrap();
+    assert_eq!((received[1].mount_name.as_deref(), received[1].hidden), (Some("Renamed"), true));
+    assert_eq!(received.len(), 3, "a mount row does not duplicate a share");
+
+    // Leaving the group and the organisation ends those shares.
+    store.remove_group_member(team.id, bob.id).await.unwrap();
+    assert_eq!(ids(&store.received_shares(bob.id).await.unwrap()), [to_bob.id, to_finance.id]);
+    let bob_now = store.user(bob.id).await.unwrap().unwrap();
+    store.update_user(&User { org: None, ..bob_now }).await.unwrap();
+    assert_eq!(ids(&store.received_shares(bob.id).await.unwrap()), [to_bob.id]);
+    // Joining an organisation starts its shares.
+    let dave_now = store.user(dave.id).await.unwrap().unwrap();
+    store.update_user(&User { org: Some(finance.id), ..dave_now }).await.unwrap();
+    assert_eq!(ids(&store.received_shares(dave.id).await.unwrap()), [to_finance.id]);
+}
+
+async fn link_download_limit(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let limited =
+        store.create_share(&Share { download_limit: Some(2), ..link_of(alice.id, root.id, "limited") }).await.unwrap();
+    assert!(store.count_link_download(limited.id).await.unwrap());
+    assert!(store.count_link_download(limited.id).await.unwrap());
+    assert!(!store.count_link_download(limited.id).await.unwrap(), "the limit is reached");
+    assert!(!store.count_link_download(limited.id).await.unwrap());
+    assert_eq!(store.share(limited.id).await.unwrap().unwrap().download_count, 2);
+
+    // Raising the limit allows exactly the difference.
+    let stored = store.share(limited.id).await.unwrap().unwrap();
+    store.update_share(&Share { download_limit: Some(3), ..stored }).await.unwrap();
+    assert!(store.count_link_download(limited.id).await.unwrap());
+    assert!(!store.count_link_download(limited.id).await.unwrap());
+    assert_eq!(store.share(limited.id).await.unwrap().unwrap().download_count, 3);
+
+    let unlimited = store.create_share(&link_of(alice.id, root.id, "unlimited")).await.unwrap();
+    for _ in 0..5 {
+        assert!(store.count_link_download(unlimited.id).await.unwrap());
+    }
+    assert_eq!(store.share(unlimited.id).await.unwrap().unwrap().download_count, 5);
+    assert!(!store.count_link_download(999_999).await.unwrap());
+}
+
+async fn node_chain(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let a = folder(&store, root.id, "a").await;
+    let b = folder(&store, a.id, "b").await;
+    folder(&store, a.id, "side").await;
+    let (f, _) = store.commit_file(&file(b.id, "f", 2, "f")).await.unwrap();
+    let chain = store.node_chain(f.id).await.unwrap();
+    assert_eq!(chain, futures_collect(&store, &[root.id, a.id, b.id, f.id]).await);
+    assert_eq!(store.node_chain(root.id).await.unwrap(), vec![node(&store, root.id).await]);
+    assert_eq!(store.node_chain(b.id).await.unwrap().iter().map(|n| n.id).collect::<Vec<_>>(), [root.id, a.id, b.id]);
+    assert!(store.node_chain(NodeId(999_999)).await.unwrap().is_empty());
+
+    // Several nodes by id, in any order, missing ones left out.
+    let mut found = store.nodes(&[f.id, NodeId(999_999), root.id]).await.unwrap();
+    found.sort_by_key(|n| n.id.0);
+    assert_eq!(found, futures_collect(&store, &[root.id, f.id]).await);
+    assert!(store.nodes(&[]).await.unwrap().is_empty());
+}
+
+async fn account_tokens(store: Store) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let invite = AccountToken { user: alice.id, purpose: "invite".into(), expires_at: NOW + 3600 };
+    let reset = AccountToken { user: bob.id, purpose: "reset".into(), expires_at: NOW + 60 };
+    store.insert_account_token("hash-1", &invite).await.unwrap();
+    store.insert_account_token("hash-2", &reset).await.unwrap();
+    assert!(store.insert_account_token("hash-1", &reset).await.is_err(), "token hashes are unique");
+
+    assert_eq!(store.take_account_token("hash-1").await.unwrap(), Some(invite));
+    assert!(store.take_account_token("hash-1").await.unwrap().is_none(), "a token works once");
+    assert!(store.take_account_token("unknown").await.unwrap().is_none());
+    assert_eq!(store.take_account_token("hash-2").await.unwrap(), Some(reset));
+    assert!(store.take_account_token("hash-2").await.unwrap().is_none());
+}
+
+async fn notifications(store: Store) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let notification = |user: UserId, subject: &str, created_at: i64| Notification {
+        id: 0,
+        user,
+        subject: subject.into(),
+        message: format!("{subject} message"),
+        object_type: "share".into(),
+        object_id: "42".into(),
+        created_at,
+    };
+    assert!(store.notifications(alice.id).await.unwrap().is_empty());
+    let first = store.add_notification(&notification(alice.id, "first", NOW)).await.unwrap();
+    let second = store.add_notification(&notification(alice.id, "second", NOW + 1)).await.unwrap();
+    let bobs = store.add_notification(&notification(bob.id, "for bob", NOW)).await.unwrap();
+    assert!(second > first);
+
+    // Newest first.
+    assert_eq!(
+        store.notifications(alice.id).await.unwrap(),
+        vec![
+            Notification { id: second, ..notification(alice.id, "second", NOW + 1) },
+            Notification { id: first, ..notification(alice.id, "first", NOW) },
+        ]
+    );
+    assert_eq!(
+        store.notifications(bob.id).await.unwrap(),
+        vec![Notification { id: bobs, ..notification(bob.id, "for bob", NOW) }]
+    );
+
+    // Only the recipient deletes their notification.
+    assert!(!store.delete_notification(bob.id, first).await.unwrap());
+    assert!(store.delete_notification(alice.id, first).await.unwrap());
+    assert!(!store.delete_notification(alice.id, first).await.unwrap());
+    assert_eq!(store.notifications(alice.id).await.unwrap().iter().map(|n| n.id).collect::<Vec<_>>(), [second]);
+    assert_eq!(store.notifications(bob.id).await.unwrap().len(), 1);
+}
+
+async fn copy_into_other_owner(store: Store) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let alice_root = store.root(alice.id).await.unwrap();
+    let bob_root = store.root(bob.id).await.unwrap();
+    let src = folder(&store, alice_root.id, "src").await;
+    let sub = folder(&store, src.id, "sub").await;
+    store.commit_file(&file(sub.id, "f", 10, "f")).await.unwrap();
+    let (g, _) = store.commit_file(&file(src.id, "g", 5, "g")).await.unwrap();
+    let inbox = folder(&store, bob_root.id, "inbox").await;
+
+    let request = CopyRequest {
+        source: src.id,
+        new_parent: inbox.id,
+        new_name: "from-alice".into(),
+        recursive: true,
+        replace: None,
+        quota: None,
+        now: NOW,
+    };
+    let copy = store.copy_node(&request).await.unwrap();
+    assert_eq!(copy.owner, bob.id);
+    // Every copied node belongs to the destination's owner.
+    let mut pending = vec![copy.id];
+    let mut copied = 0;
+    while let Some(id) = pending.pop() {
+        let current = node(&store, id).await;
+        assert_eq!(current.owner, bob.id, "owner of the copy of {}", current.name);
+        copied += 1;
+        for child in store.children(id).await.unwrap() {
+            pending.push(child.id);
+        }
+    }
+    assert_eq!(copied, 4, "from-alice, g, sub, f");
+    let copied_f =
+        store.resolve(bob.id, &["inbox".into(), "from-alice".into(), "sub".into(), "f".into()]).await.unwrap();
+    assert_eq!(copied_f.len(), 5);
+    assert_eq!(store.node_path(copied_f[4].id).await.unwrap(), "/bob/inbox/from-alice/sub/f");
+
+    // The sizes move to the destination tree; the source tree is unchanged.
+    assert_eq!(store.root(bob.id).await.unwrap().size, 15);
+    assert_eq!(store.root(alice.id).await.unwrap().size, 15);
+    assert_eq!(assert_sizes_consistent(&store, bob_root.id).await, 15);
+    assert_eq!(assert_sizes_consistent(&store, alice_root.id).await, 15);
+    assert!(store.children(src.id).await.unwrap().iter().all(|child| child.owner == alice.id));
+
+    // A single file, and the destination owner's quota is the one checked.
+    let file_copy = store
+        .copy_node(&CopyRequest {
+            source: g.id,
+            new_parent: bob_root.id,
+            new_name: "g".into(),
+            recursive: false,
+            ..request.clone()
+        })
+        .await
+        .unwrap();
+    assert_eq!((file_copy.owner, file_copy.size), (bob.id, 5));
+    assert_eq!(store.root(bob.id).await.unwrap().size, 20);
+    let over_quota = CopyRequest { new_name: "again".into(), quota: Some(30), ..request.clone() };
+    assert!(matches!(store.copy_node(&over_quota).await, Err(MetaError::QuotaExceeded)));
+    assert_eq!(store.root(bob.id).await.unwrap().size, 20);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -51,6 +51,15 @@ pub enum Command {
     /// Manage accounts
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage organisations (ministries, offices, municipalities)
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage groups (of an organisation, or project groups across organisations)
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// Invite guests (third parties who see only what is shared with them)
+    #[command(subcommand)]
+    Guest(GuestCommand),
     /// Check the content store: verify every referenced block, remove unreferenced ones
     Fsck {
         /// Only remove unreferenced blocks older than this (protects uploads in flight)
@@ -134,9 +143,23 @@ pub enum UserCommand {
         quota: Option<u64>,
         #[arg(long)]
         admin: bool,
+        /// Organisation the account belongs to
+        #[arg(long)]
+        org: Option<String>,
+        /// Administrator of its organisation
+        #[arg(long, requires = "org")]
+        org_admin: bool,
     },
     /// List accounts
     List,
+    /// Move an account into an organisation (or out of any with no --org)
+    SetOrg {
+        name: String,
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long, requires = "org")]
+        org_admin: bool,
+    },
     /// Set an account's password (read from standard input)
     Passwd {
         name: String,
@@ -155,6 +178,72 @@ pub enum UserCommand {
     AppPasswords { name: String },
     /// Revoke one of an account's app passwords by its id
     RevokeAppPassword { name: String, id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation
+    Add {
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Storage quota of all its accounts together, in bytes
+        #[arg(long)]
+        quota: Option<u64>,
+    },
+    /// List organisations (name, display name, quota, bytes used)
+    List,
+    /// Set the public-link policy of an organisation's members
+    Policy {
+        name: String,
+        /// Public links must have a password
+        #[arg(long)]
+        link_password_required: bool,
+        /// Public links must expire within this many days
+        #[arg(long)]
+        link_max_expiry_days: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Create a group; without --org it is a project group spanning organisations
+    Add {
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// List groups
+    List,
+    /// Add a member (or change their group-admin flag)
+    AddMember {
+        group: String,
+        user: String,
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Remove a member
+    RemoveMember { group: String, user: String },
+    /// List a group's members
+    Members { group: String },
+    /// Delete a group
+    Del { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GuestCommand {
+    /// Invite a guest by e-mail (on behalf of an account); prints the invitation link when
+    /// no SMTP server is configured
+    Invite {
+        email: String,
+        /// The inviting account
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
 }
 
 fn read_password_from_stdin() -> anyhow::Result<String> {
@@ -179,6 +268,31 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
             let core = server::open_core(&settings).await?;
             user_command(&core, command).await
+        }
+        Command::Org(command) => {
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let core = server::open_core(&settings).await?;
+            org_command(&core, command).await
+        }
+        Command::Group(command) => {
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let core = server::open_core(&settings).await?;
+            group_command(&core, command).await
+        }
+        Command::Guest(GuestCommand::Invite { email, by, display_name }) => {
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let core = server::open_core(&settings).await?;
+            let inviter = core.account(&by).await?;
+            let invitation = core.invite_guest(&inviter, &email, display_name.as_deref()).await?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "invited guest {}", invitation.guest.name)?;
+            if !invitation.mailed {
+                writeln!(out, "invitation link: {}/invite/{}", core.public_url(), invitation.token)?;
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Fsck { grace_seconds } => {
             let settings =
@@ -228,7 +342,7 @@ async fn migrate(settings: &Settings) -> anyhow::Result<ExitCode> {
 async fn user_command(core: &Arc<Core>, command: UserCommand) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match command {
-        UserCommand::Add { name, password_stdin, display_name, email, quota, admin } => {
+        UserCommand::Add { name, password_stdin, display_name, email, quota, admin, org, org_admin } => {
             let (password, generated) = if password_stdin {
                 (read_password_from_stdin()?, false)
             } else {
@@ -242,6 +356,8 @@ async fn user_command(core: &Arc<Core>, command: UserCommand) -> anyhow::Result<
                 email,
                 quota,
                 is_admin: admin,
+                org,
+                org_admin,
             };
             core.create_account(account).await?;
             writeln!(out, "created account {name}")?;
@@ -262,6 +378,10 @@ async fn user_command(core: &Arc<Core>, command: UserCommand) -> anyhow::Result<
                     quota
                 )?;
             }
+        }
+        UserCommand::SetOrg { name, org, org_admin } => {
+            core.set_account_org(&Core::operator(), &name, org.as_deref(), org_admin).await?;
+            writeln!(out, "{name}: organisation {}", org.as_deref().unwrap_or("none"))?;
         }
         UserCommand::Passwd { name, .. } => {
             let password = read_password_from_stdin()?;
@@ -286,6 +406,68 @@ async fn user_command(core: &Arc<Core>, command: UserCommand) -> anyhow::Result<
             let user = core.account(&name).await?;
             core.revoke_app_password(&user, id).await?;
             writeln!(out, "revoked app password {id} of {name}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The CLI acts as the server's operator: a server administrator.
+async fn org_command(core: &Arc<Core>, command: OrgCommand) -> anyhow::Result<ExitCode> {
+    let operator = Core::operator();
+    let mut out = std::io::stdout().lock();
+    match command {
+        OrgCommand::Add { name, display_name, quota } => {
+            let quota = quota.map(i64::try_from).transpose().context("quota too large")?;
+            core.create_org(&operator, &name, display_name.as_deref().unwrap_or_default(), quota).await?;
+            writeln!(out, "created organisation {name}")?;
+        }
+        OrgCommand::List => {
+            for org in core.list_orgs(&operator).await? {
+                let used = core.org_used_bytes(&org).await?;
+                let quota = org.quota.map_or("unlimited".to_string(), |bytes| bytes.to_string());
+                writeln!(out, "{}\t{}\t{quota}\t{used}", org.name, org.display_name)?;
+            }
+        }
+        OrgCommand::Policy { name, link_password_required, link_max_expiry_days } => {
+            let mut org = core.org_named(&name).await?;
+            org.link_password_required = link_password_required;
+            org.link_max_expiry_days = link_max_expiry_days;
+            core.update_org(&operator, org).await?;
+            writeln!(out, "link policy of {name} updated")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn group_command(core: &Arc<Core>, command: GroupCommand) -> anyhow::Result<ExitCode> {
+    let operator = Core::operator();
+    let mut out = std::io::stdout().lock();
+    match command {
+        GroupCommand::Add { name, display_name, org } => {
+            core.create_group(&operator, &name, display_name.as_deref().unwrap_or_default(), org.as_deref()).await?;
+            writeln!(out, "created group {name}")?;
+        }
+        GroupCommand::List => {
+            for group in core.list_groups(&operator).await? {
+                writeln!(out, "{}\t{}", group.name, group.display_name)?;
+            }
+        }
+        GroupCommand::AddMember { group, user, admin } => {
+            core.set_group_member(&operator, &group, &user, admin).await?;
+            writeln!(out, "{user} is a member of {group}")?;
+        }
+        GroupCommand::RemoveMember { group, user } => {
+            core.remove_group_member(&operator, &group, &user).await?;
+            writeln!(out, "{user} left {group}")?;
+        }
+        GroupCommand::Members { group } => {
+            for (user, admin) in core.group_members(&operator, &group).await? {
+                writeln!(out, "{}\t{}", user.name, if admin { "admin" } else { "member" })?;
+            }
+        }
+        GroupCommand::Del { name } => {
+            core.delete_group(&operator, &name).await?;
+            writeln!(out, "deleted group {name}")?;
         }
     }
     Ok(ExitCode::SUCCESS)

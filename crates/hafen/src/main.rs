@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod mail;
 mod server;
 
 use clap::Parser;

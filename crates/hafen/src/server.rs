@@ -17,7 +17,20 @@ use std::time::Duration;
 pub async fn open_core(settings: &Settings) -> anyhow::Result<Arc<Core>> {
     let meta = open_meta(settings).await?;
     let blobs = open_blobs(settings)?;
-    Ok(Core::new(meta, blobs))
+    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let mailer: Option<Arc<dyn hafen_core::Mailer>> = match env("HAFEN_SMTP_URL") {
+        Some(url) => {
+            let from = env("HAFEN_MAIL_FROM").unwrap_or_else(|| "Hafen <hafen@localhost>".into());
+            Some(Arc::new(crate::mail::SmtpMailer::new(&url, &from)?))
+        }
+        None => None,
+    };
+    let options = hafen_core::CoreOptions {
+        clock: hafen_core::Clock::from_file(env("HAFEN_CLOCK_FILE").map(std::path::PathBuf::from)),
+        mailer,
+        public_url: env("HAFEN_PUBLIC_URL").or_else(|| Some(format!("http://{}", settings.listen))),
+    };
+    Ok(Core::with_options(meta, blobs, options))
 }
 
 /// Opens the metadata store the settings name, applying pending schema migrations (creates

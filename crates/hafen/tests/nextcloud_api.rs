@@ -106,7 +106,6 @@ const NOT_ADVERTISED: &[&str] = &[
     "/ocs/data/capabilities/files/locking",
     "/ocs/data/capabilities/end-to-end-encryption",
     "/ocs/data/capabilities/notify_push",
-    "/ocs/data/capabilities/notifications",
     "/ocs/data/capabilities/activity",
     "/ocs/data/capabilities/user_status",
     "/ocs/data/capabilities/uploadConflictFiles",
@@ -165,6 +164,11 @@ fn capabilities_json_match_nextcloud_shape() {
             assert_eq!(caps["core"]["pollinterval"], 60);
             assert_eq!(caps["core"]["webdav-root"], "remote.php/webdav");
             assert_eq!(ours["ocs"]["data"]["version"]["string"], "28.0.4");
+            // Sharing and notifications exist (issue 6): the clients' share dialogs and
+            // notification polling are switched on.
+            assert_eq!(caps["files_sharing"]["api_enabled"], true);
+            assert_eq!(caps["files_sharing"]["public"]["supports_upload_only"], true);
+            assert_eq!(caps["notifications"]["ocs-endpoints"], serde_json::json!(["list", "delete"]));
             for pointer in NOT_ADVERTISED {
                 assert!(ours.pointer(pointer).is_none(), "{pointer} must not be advertised");
             }
@@ -296,7 +300,6 @@ fn unknown_and_unsupported_ocs_routes_answer_in_ocs_shape() {
     let admin = Client::new("admin", ADMIN_PASSWORD);
     for route in [
         "apps/user_status/api/v1/user_status",
-        "apps/notifications/api/v2/notifications",
         "core/navigation/apps?absolute=true",
         "apps/activity/api/v2/activity",
         "search/providers",

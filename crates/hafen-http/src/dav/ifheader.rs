@@ -77,14 +77,14 @@ pub(crate) async fn evaluate(request: &DavRequest) -> DavResult<Vec<String>> {
     };
     let value = value.to_str().map_err(|_| malformed())?;
     let lists = parse(value)?;
-    let locks = request.core.active_locks(&request.user).await?;
+    let locks = request.core.active_locks(&request.viewer, &request.path).await?;
     let mut any_true = false;
     for list in &lists {
         let path = match &list.resource {
             None => request.path.clone(),
             Some(url) => resource_path(url).unwrap_or_else(|| request.path.clone()),
         };
-        let node = request.core.resolve(&request.user, &path).await?;
+        let node = request.core.resolve(&request.viewer, &path).await?;
         let all = list.conditions.iter().all(|(positive, condition)| {
             let holds = match condition {
                 Condition::Token(token) => locks.iter().any(|lock| &lock.token == token && lock_covers(lock, &path)),

@@ -39,7 +39,7 @@ fn lock_answer(request: &DavRequest, lock: &Lock, status: StatusCode, with_token
 pub(crate) async fn lock(request: &DavRequest, body: bytes::Bytes) -> DavResult<Response> {
     let timeout = requested_timeout(request);
     let Some(info) = parse_lockinfo(&body)? else {
-        let lock = request.core.refresh_lock(&request.user, &request.path, &request.tokens, timeout).await?;
+        let lock = request.core.refresh_lock(&request.viewer, &request.path, &request.tokens, timeout).await?;
         return Ok(lock_answer(request, &lock, StatusCode::OK, false));
     };
     let depth_infinite = match request.headers.get("depth").and_then(|value| value.to_str().ok()).map(str::trim) {
@@ -50,7 +50,7 @@ pub(crate) async fn lock(request: &DavRequest, body: bytes::Bytes) -> DavResult<
     };
     let lock_request =
         LockRequest { exclusive: info.exclusive, depth_infinite, owner_xml: info.owner_xml, timeout_secs: timeout };
-    let result = request.core.lock(&request.user, &request.path, lock_request, &request.tokens).await?;
+    let result = request.core.lock(&request.viewer, &request.path, lock_request, &request.tokens).await?;
     let status = if result.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(lock_answer(request, &result.lock, status, true))
 }
@@ -62,7 +62,7 @@ pub(crate) async fn unlock(request: &DavRequest) -> DavResult<Response> {
         .and_then(|value| value.to_str().ok())
         .map(|value| value.trim().trim_start_matches('<').trim_end_matches('>').to_string())
         .ok_or_else(|| DavError::BadRequest("UNLOCK needs a Lock-Token header".into()))?;
-    request.core.stat(&request.user, &request.path).await?;
-    request.core.unlock(&request.user, &request.path, &token).await?;
+    request.core.stat(&request.viewer, &request.path).await?;
+    request.core.unlock(&request.viewer, &request.path, &token).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }

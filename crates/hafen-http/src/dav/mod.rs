@@ -23,7 +23,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use hafen_core::{Core, TreePath, User};
+use hafen_core::{Core, CoreError, TreePath, Viewer};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -33,7 +33,8 @@ const MAX_XML_BODY: usize = 1024 * 1024;
 /// Everything a method handler needs about the request.
 pub(crate) struct DavRequest {
     pub core: Arc<Core>,
-    pub user: User,
+    /// The account, or the public link, the request acts as.
+    pub viewer: Viewer,
     /// URL prefix of the user's tree, without trailing slash (e.g. `/remote.php/dav/files/alice`).
     pub base: String,
     pub path: TreePath,
@@ -78,13 +79,30 @@ pub async fn handle(
 
 async fn handle_request(state: AppState, peer: SocketAddr, request: Request) -> DavResult<Response> {
     let method = request.method().clone();
-    if !request.uri().path().starts_with("/remote.php/") {
-        return Err(DavError::Core(hafen_core::CoreError::NotFound("nothing here".into())));
-    }
     if method == Method::OPTIONS {
         return Ok(read::options());
     }
     let client = auth::client_address(peer, request.headers(), &state.config);
+    if request.uri().path().starts_with(urls::PUBLIC_PREFIX) {
+        let location = urls::parse_request_path(request.uri().path())?;
+        let token = location.owner.clone().unwrap_or_default();
+        let password = auth::basic_credentials(request.headers()).map(|(_, secret)| secret);
+        let viewer = state.core.open_link(&token, password.as_deref(), client).await?;
+        let (parts, body) = request.into_parts();
+        let mut dav = DavRequest {
+            core: state.core.clone(),
+            base: location.base(&token),
+            viewer,
+            path: location.path,
+            headers: parts.headers,
+            tokens: Vec::new(),
+        };
+        dav.tokens = ifheader::evaluate(&dav).await?;
+        return dispatch(&dav, &method, body).await;
+    }
+    if !request.uri().path().starts_with("/remote.php/") {
+        return Err(DavError::Core(CoreError::NotFound("nothing here".into())));
+    }
     let user = auth::authenticate(&state.core, request.headers(), client).await?;
     if let Some(rest) = request.uri().path().strip_prefix(uploads::PREFIX) {
         let rest = rest.to_string();
@@ -92,6 +110,9 @@ async fn handle_request(state: AppState, peer: SocketAddr, request: Request) -> 
         return uploads::handle(state.core.clone(), user, &method, parts.headers, &rest, body).await;
     }
     let location = urls::parse_request_path(request.uri().path())?;
+    if location.public {
+        return Err(DavError::Core(CoreError::NotFound("no WebDAV tree at this URL".into())));
+    }
     if let Some(owner) = &location.owner {
         if owner != &user.name {
             return Err(DavError::Forbidden(format!("{} may only access their own files", user.name)));
@@ -101,24 +122,28 @@ async fn handle_request(state: AppState, peer: SocketAddr, request: Request) -> 
     let mut dav = DavRequest {
         core: state.core.clone(),
         base: location.base(&user.name),
-        user,
+        viewer: Viewer::Account(user),
         path: location.path,
         headers: parts.headers,
         tokens: Vec::new(),
     };
     dav.tokens = ifheader::evaluate(&dav).await?;
+    dispatch(&dav, &method, body).await
+}
+
+async fn dispatch(dav: &DavRequest, method: &Method, body: Body) -> DavResult<Response> {
     match method.as_str() {
-        "GET" => read::get(&dav, true).await,
-        "HEAD" => read::get(&dav, false).await,
-        "PROPFIND" => read::propfind(&dav, read_xml_body(body).await?).await,
-        "PUT" => write::put(&dav, body).await,
-        "DELETE" => write::delete(&dav).await,
-        "MKCOL" => write::mkcol(&dav, body).await,
-        "COPY" => write::copy_or_move(&dav, false).await,
-        "MOVE" => write::copy_or_move(&dav, true).await,
-        "PROPPATCH" => write::proppatch(&dav, read_xml_body(body).await?).await,
-        "LOCK" => lock::lock(&dav, read_xml_body(body).await?).await,
-        "UNLOCK" => lock::unlock(&dav).await,
+        "GET" => read::get(dav, true).await,
+        "HEAD" => read::get(dav, false).await,
+        "PROPFIND" => read::propfind(dav, read_xml_body(body).await?).await,
+        "PUT" => write::put(dav, body).await,
+        "DELETE" => write::delete(dav).await,
+        "MKCOL" => write::mkcol(dav, body).await,
+        "COPY" => write::copy_or_move(dav, false).await,
+        "MOVE" => write::copy_or_move(dav, true).await,
+        "PROPPATCH" => write::proppatch(dav, read_xml_body(body).await?).await,
+        "LOCK" => lock::lock(dav, read_xml_body(body).await?).await,
+        "UNLOCK" => lock::unlock(dav).await,
         _ => Err(DavError::MethodNotAllowed),
     }
 }
@@ -134,6 +159,11 @@ async fn read_xml_body(body: Body) -> DavResult<bytes::Bytes> {
             DavError::BadRequest(format!("the request body could not be read: {error}"))
         }
     })
+}
+
+/// The media type a file name suggests.
+pub(crate) fn content_type_of(name: &str) -> String {
+    props::content_type(name)
 }
 
 /// A response with a status and no body.

@@ -4,10 +4,45 @@
 use super::conditions::{etag_header, http_date_of, rfc3339_of};
 use super::urls;
 use super::xml::{escape, escape_text, PropName, DAV_NS};
-use hafen_core::{lock_covers, DeadProp, Lock, Node, Quota, TreePath};
+use hafen_core::{lock_covers, perm, DeadProp, Entry, Lock, Quota, TreePath};
 
 pub(crate) const OC_NS: &str = "http://owncloud.org/ns";
 pub(crate) const NC_NS: &str = "http://nextcloud.org/ns";
+pub(crate) const OCS_NS: &str = "http://open-collaboration-services.org/ns";
+
+/// Nextcloud's permission letters (`oc:permissions`): S shared with me, R may reshare, M a
+/// share's top, G readable, D deletable, N/V renamable/movable, W writable file, C/K may add
+/// files/folders. The top of a received share can always be left (D) and renamed (N, V).
+pub(crate) fn permission_letters(entry: &Entry) -> String {
+    let bits = entry.perms;
+    let mut letters = String::with_capacity(10);
+    if entry.shared_with_me {
+        letters.push('S');
+    }
+    if bits & perm::SHARE != 0 {
+        letters.push('R');
+    }
+    if entry.mount_root {
+        letters.push('M');
+    }
+    if bits & perm::READ != 0 {
+        letters.push('G');
+    }
+    if entry.mount_root || bits & perm::DELETE != 0 {
+        letters.push('D');
+    }
+    if entry.mount_root || bits & perm::UPDATE != 0 {
+        letters.push_str("NV");
+    }
+    if entry.node.is_dir {
+        if bits & perm::CREATE != 0 {
+            letters.push_str("CK");
+        }
+    } else if bits & perm::UPDATE != 0 {
+        letters.push('W');
+    }
+    letters
+}
 
 /// Live DAV: properties returned for allprop (quota properties are only sent on request, as
 /// RFC 4331 says).
@@ -116,7 +151,8 @@ const SUPPORTED_LOCK: &str =
 <d:lockentry><d:lockscope><d:shared/></d:lockscope><d:locktype><d:write/></d:locktype></d:lockentry>";
 
 /// The value of a live property, `None` when the resource has no such property.
-pub(crate) fn live_value(name: &PropName, node: &Node, path: &TreePath, context: &PropContext<'_>) -> Option<String> {
+pub(crate) fn live_value(name: &PropName, entry: &Entry, context: &PropContext<'_>) -> Option<String> {
+    let (node, path) = (&entry.node, &entry.path);
     let file = !node.is_dir;
     match (name.ns.as_str(), name.local.as_str()) {
         (DAV_NS, "resourcetype") => Some(if node.is_dir { "<d:collection/>".into() } else { String::new() }),
@@ -134,14 +170,16 @@ pub(crate) fn live_value(name: &PropName, node: &Node, path: &TreePath, context:
         (OC_NS, "fileid") => Some(node.id.0.to_string()),
         (OC_NS, "id") => Some(super::conditions::oc_id(node)),
         (OC_NS, "size") => Some(node.size.to_string()),
-        (OC_NS, "permissions") => Some(if node.is_dir { "RGDNVCK" } else { "RGDNVW" }.into()),
+        (OC_NS, "permissions") => Some(permission_letters(entry)),
+        (OCS_NS, "share-permissions") => Some(entry.perms.to_string()),
         (OC_NS, "checksums") if file => Some(
             node.checksum
                 .as_deref()
                 .map_or(String::new(), |sum| format!("<oc:checksum>{}</oc:checksum>", escape_text(sum))),
         ),
-        // Nothing is shared yet (the sharing issue fills this in).
-        (OC_NS, "share-types") => Some(String::new()),
+        (OC_NS, "share-types") => {
+            Some(entry.share_types.iter().map(|kind| format!("<oc:share-type>{kind}</oc:share-type>")).collect())
+        }
         // Empty and constant: a change would make clients assume a restore from backup.
         (OC_NS, "data-fingerprint") if path.is_root() => Some(String::new()),
         (OC_NS, "owner-id") => Some(escape_text(context.owner)),
@@ -149,7 +187,8 @@ pub(crate) fn live_value(name: &PropName, node: &Node, path: &TreePath, context:
         (OC_NS, "favorite") => Some("0".into()),
         (NC_NS, "is-encrypted") => Some("0".into()),
         (NC_NS, "has-preview") => Some("false".into()),
-        (NC_NS, "mount-type") => Some(String::new()),
+        (NC_NS, "mount-type") => Some(if entry.shared_with_me { "shared" } else { "" }.into()),
+        (NC_NS, "is-mount-root") => Some(entry.mount_root.to_string()),
         _ => None,
     }
 }
@@ -173,7 +212,9 @@ pub(crate) fn is_live(name: &PropName) -> bool {
                     | "downloadURL"
                     | "dDC"
             ))
-        || (name.ns == NC_NS && matches!(name.local.as_str(), "is-encrypted" | "has-preview" | "mount-type"))
+        || (name.ns == NC_NS
+            && matches!(name.local.as_str(), "is-encrypted" | "has-preview" | "mount-type" | "is-mount-root"))
+        || (name.ns == OCS_NS && name.local == "share-permissions")
 }
 
 /// Looks a dead property up by name.

@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use hafen_core::{ByteRange, Node, TreePath};
+use hafen_core::{ByteRange, Entry};
 
 const ALLOW: &str = "OPTIONS, GET, HEAD, PUT, DELETE, MKCOL, COPY, MOVE, PROPFIND, PROPPATCH, LOCK, UNLOCK";
 
@@ -27,7 +27,7 @@ pub(crate) fn options() -> Response {
 }
 
 pub(crate) async fn get(request: &DavRequest, with_body: bool) -> DavResult<Response> {
-    let node = request.core.stat(&request.user, &request.path).await?;
+    let node = request.core.stat(&request.viewer, &request.path).await?;
     if conditions::evaluate(&request.headers, Some(&node), true)? == Outcome::NotModified {
         let mut response = empty(StatusCode::NOT_MODIFIED);
         entity_headers(&mut response, &node);
@@ -50,6 +50,13 @@ pub(crate) async fn get(request: &DavRequest, with_body: bool) -> DavResult<Resp
         Some(range) => (StatusCode::PARTIAL_CONTENT, range),
         None => (StatusCode::OK, ByteRange { start: 0, end: size }),
     };
+    if with_body && served.start == 0 {
+        // A public link's download limit counts downloads from the start (a resumed range
+        // is the same download continuing).
+        if let Some(grant) = request.viewer.link() {
+            request.core.count_link_download(grant).await?;
+        }
+    }
     let body = if with_body {
         // The first block is verified before the status line is sent; a later corrupt block
         // aborts the connection, so wrong bytes are never delivered as complete.
@@ -89,25 +96,20 @@ pub(crate) async fn propfind(request: &DavRequest, body: bytes::Bytes) -> DavRes
         Some(_) => return Err(DavError::BadRequest("the Depth header must be 0, 1 or infinity".into())),
     };
     let what = parse_propfind(&body)?;
-    let node = request.core.stat(&request.user, &request.path).await?;
-    let quota = request.core.quota(&request.user).await?;
-    let locks = request.core.active_locks(&request.user).await?;
+    let listing = request.core.listing(&request.viewer, &request.path, depth == 1).await?;
     let context = PropContext {
         base: &request.base,
-        owner: &request.user.name,
-        owner_display_name: &request.user.display_name,
-        quota,
-        locks: &locks,
+        owner: &listing.owner.name,
+        owner_display_name: &listing.owner.display_name,
+        quota: listing.quota,
+        locks: &listing.locks,
     };
-    let children = if depth == 1 && node.is_dir { request.core.list(&node).await? } else { Vec::new() };
     // About 600 bytes per entry with the sync client's properties: allocate once.
-    let mut out = String::with_capacity(props::MULTISTATUS_OPEN.len() + 640 * (children.len() + 1));
+    let mut out = String::with_capacity(props::MULTISTATUS_OPEN.len() + 640 * listing.entries.len());
     out.push_str(props::MULTISTATUS_OPEN);
     let mut scratch = Scratch::default();
-    describe(request, &node, &request.path, &what, &context, &mut scratch, &mut out).await?;
-    for child in children {
-        let path = request.path.join(&child.name);
-        describe(request, &child, &path, &what, &context, &mut scratch, &mut out).await?;
+    for entry in &listing.entries {
+        describe(request, entry, &what, &context, &mut scratch, &mut out).await?;
     }
     out.push_str(props::MULTISTATUS_CLOSE);
     Ok((StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], out).into_response())
@@ -123,13 +125,13 @@ struct Scratch {
 /// Appends the `<d:response>` of one resource.
 async fn describe(
     request: &DavRequest,
-    node: &Node,
-    path: &TreePath,
+    entry: &Entry,
     what: &PropfindRequest,
     context: &PropContext<'_>,
     scratch: &mut Scratch,
     out: &mut String,
 ) -> DavResult<()> {
+    let (node, path) = (&entry.node, &entry.path);
     let Scratch { found, missing } = scratch;
     found.clear();
     missing.clear();
@@ -143,7 +145,7 @@ async fn describe(
             for name in names {
                 if let Some(prop) = props::find_dead(&dead, name) {
                     props::write_prop(found, name, &prop.value);
-                } else if let Some(value) = props::live_value(name, node, path, context) {
+                } else if let Some(value) = props::live_value(name, entry, context) {
                     props::write_prop(found, name, &value);
                 } else {
                     props::write_prop(missing, name, "");
@@ -157,7 +159,7 @@ async fn describe(
                 if props::find_dead(&dead, name).is_some() {
                     continue;
                 }
-                if let Some(value) = props::live_value(name, node, path, context) {
+                if let Some(value) = props::live_value(name, entry, context) {
                     props::write_prop(found, name, &value);
                 }
             }
@@ -168,7 +170,7 @@ async fn describe(
         PropfindRequest::PropName => {
             for local in props::ALLPROP_LIVE {
                 let name = PropName::dav(local);
-                if props::live_value(&name, node, path, context).is_some() {
+                if props::live_value(&name, entry, context).is_some() {
                     props::write_prop(found, &name, "");
                 }
             }

@@ -61,42 +61,49 @@ pub(crate) async fn handle(
 ) -> DavResult<Response> {
     let location = parse(rest, &user)?;
     let files_base = urls::href(&format!("/remote.php/dav/files/{}", user.name), &TreePath::root(), false);
-    let mut request = DavRequest { core, user, base: files_base, path: TreePath::root(), headers, tokens: Vec::new() };
+    let mut request = DavRequest {
+        core,
+        viewer: hafen_core::Viewer::Account(user.clone()),
+        base: files_base,
+        path: TreePath::root(),
+        headers,
+        tokens: Vec::new(),
+    };
     match (method.as_str(), location.transfer, location.chunk) {
         ("MKCOL", Some(transfer), None) => {
             let destination = match request.headers.contains_key("destination") {
-                true => Some(urls::parse_destination(&request.headers, &request.user.name)?),
+                true => Some(urls::parse_destination(&request.headers, &user.name, false)?),
                 false => None,
             };
             let total = length_header(&request, "oc-total-length")?;
-            request.core.create_upload(&request.user, &transfer, destination.as_ref(), total).await?;
+            request.core.create_upload(&user, &transfer, destination.as_ref(), total).await?;
             Ok(empty(StatusCode::CREATED))
         }
         ("PUT", Some(transfer), Some(chunk)) => {
             let length = length_header(&request, "content-length")?;
             let stream = body.into_data_stream().map(|data| data.map_err(|error| error.to_string()));
-            request.core.put_upload_chunk(&request.user, &transfer, &chunk, stream, length).await?;
+            request.core.put_upload_chunk(&user, &transfer, &chunk, stream, length).await?;
             Ok(empty(StatusCode::CREATED))
         }
         ("DELETE", Some(transfer), None) => {
-            request.core.delete_upload(&request.user, &transfer).await?;
+            request.core.delete_upload(&user, &transfer).await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
         ("DELETE", Some(transfer), Some(chunk)) => {
-            request.core.delete_upload_chunk(&request.user, &transfer, &chunk).await?;
+            request.core.delete_upload_chunk(&user, &transfer, &chunk).await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
         ("MOVE", Some(transfer), Some(chunk)) if chunk == ASSEMBLED_NAME => {
-            let destination = urls::parse_destination(&request.headers, &request.user.name)?;
+            let destination = urls::parse_destination(&request.headers, &user.name, false)?;
             // Conditions (If-Match, and the tagged `If` list the desktop client sends) are
             // about the destination file, not the upload.
             request.path = destination.clone();
             request.tokens = ifheader::evaluate(&request).await?;
-            let existing = request.core.resolve(&request.user, &destination).await?;
+            let existing = request.core.resolve(&hafen_core::Viewer::Account(user.clone()), &destination).await?;
             conditions::evaluate(&request.headers, existing.as_ref(), false)?;
             let options =
                 PutOptions { content_length: length_header(&request, "oc-total-length")?, ..upload_options(&request)? };
-            let outcome = request.core.finish_upload(&request.user, &transfer, &destination, options).await?;
+            let outcome = request.core.finish_upload(&user, &transfer, &destination, options).await?;
             Ok(upload_answer(&outcome, &request))
         }
         ("PROPFIND", transfer, None) => propfind(&request, transfer.as_deref()).await,
@@ -108,7 +115,8 @@ pub(crate) async fn handle(
 /// Lists the user's upload sessions, or the chunks of one (plus the virtual `.file`).
 async fn propfind(request: &DavRequest, transfer: Option<&str>) -> DavResult<Response> {
     let depth_one = request.headers.get("depth").and_then(|value| value.to_str().ok()).map(str::trim) != Some("0");
-    let base = base_href(&request.user);
+    let user = request.viewer.account().ok_or(DavError::Core(hafen_core::CoreError::Unauthorized))?;
+    let base = base_href(user);
     let mut out = String::from(MULTISTATUS_OPEN);
     let folder_props = |mtime: i64| {
         let mut found = String::new();
@@ -129,14 +137,14 @@ async fn propfind(request: &DavRequest, transfer: Option<&str>) -> DavResult<Res
         None => {
             write_response(&mut out, &base, &folder_props(hafen_core::unix_now()), "");
             if depth_one {
-                for session in request.core.list_uploads(&request.user).await? {
+                for session in request.core.list_uploads(user).await? {
                     let href = urls::href(base.trim_end_matches('/'), &TreePath::from_segments([&session.name])?, true);
                     write_response(&mut out, &href, &folder_props(session.updated_at), "");
                 }
             }
         }
         Some(transfer) => {
-            let session = request.core.upload_session(&request.user, transfer).await?;
+            let session = request.core.upload_session(user, transfer).await?;
             let folder = TreePath::from_segments([transfer])?;
             let folder_href = urls::href(base.trim_end_matches('/'), &folder, true);
             write_response(&mut out, &folder_href, &folder_props(session.updated_at), "");

@@ -9,6 +9,8 @@ use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, CONTRO
 
 const FILES_PREFIX: &str = "/remote.php/dav/files/";
 const LEGACY_PREFIX: &str = "/remote.php/webdav";
+/// Public links over WebDAV, as Nextcloud offers them: `/public.php/dav/files/{token}/…`.
+pub(crate) const PUBLIC_PREFIX: &str = "/public.php/dav/files/";
 
 /// Characters escaped in hrefs: everything but unreserved characters and a few safe ones.
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -36,16 +38,20 @@ const SEGMENT: &AsciiSet = &CONTROLS
 
 /// Where a request points.
 pub(crate) struct Location {
-    /// The tree owner named in the URL (`None` for the legacy alias, which means "me").
+    /// The tree owner named in the URL (`None` for the legacy alias, which means "me"); the
+    /// link token for public links.
     pub owner: Option<String>,
     pub path: TreePath,
+    /// A public link's tree (`owner` is then the token).
+    pub public: bool,
 }
 
 impl Location {
     pub fn base(&self, user: &str) -> String {
-        match self.owner {
-            Some(_) => format!("{FILES_PREFIX}{}", utf8_percent_encode(user, SEGMENT)),
-            None => LEGACY_PREFIX.to_string(),
+        match (&self.owner, self.public) {
+            (Some(token), true) => format!("{PUBLIC_PREFIX}{}", utf8_percent_encode(token, SEGMENT)),
+            (Some(_), false) => format!("{FILES_PREFIX}{}", utf8_percent_encode(user, SEGMENT)),
+            (None, _) => LEGACY_PREFIX.to_string(),
         }
     }
 }
@@ -57,12 +63,16 @@ fn decode_segments(raw: &str) -> DavResult<TreePath> {
 
 /// Whether a raw URL path lies in one of the WebDAV file trees.
 pub(crate) fn is_tree_path(raw: &str) -> bool {
-    raw.starts_with(FILES_PREFIX) || raw == LEGACY_PREFIX || raw.starts_with(&format!("{LEGACY_PREFIX}/"))
+    raw.starts_with(FILES_PREFIX)
+        || raw.starts_with(PUBLIC_PREFIX)
+        || raw == LEGACY_PREFIX
+        || raw.starts_with(&format!("{LEGACY_PREFIX}/"))
 }
 
 /// Parses the path of a request URL (still percent-encoded).
 pub(crate) fn parse_request_path(raw: &str) -> DavResult<Location> {
-    if let Some(rest) = raw.strip_prefix(FILES_PREFIX) {
+    let (prefix, public) = if raw.starts_with(PUBLIC_PREFIX) { (PUBLIC_PREFIX, true) } else { (FILES_PREFIX, false) };
+    if let Some(rest) = raw.strip_prefix(prefix) {
         let (owner, tail) = rest.split_once('/').unwrap_or((rest, ""));
         let owner = percent_decode_str(owner)
             .decode_utf8()
@@ -71,18 +81,19 @@ pub(crate) fn parse_request_path(raw: &str) -> DavResult<Location> {
         if owner.is_empty() {
             return Err(DavError::Core(hafen_core::CoreError::NotFound("no account given in the URL".into())));
         }
-        return Ok(Location { owner: Some(owner), path: decode_segments(tail)? });
+        return Ok(Location { owner: Some(owner), path: decode_segments(tail)?, public });
     }
     if let Some(rest) = raw.strip_prefix(LEGACY_PREFIX) {
         if rest.is_empty() || rest.starts_with('/') {
-            return Ok(Location { owner: None, path: decode_segments(rest)? });
+            return Ok(Location { owner: None, path: decode_segments(rest)?, public: false });
         }
     }
     Err(DavError::Core(hafen_core::CoreError::NotFound("no WebDAV tree at this URL".into())))
 }
 
 /// Parses a `Destination` header: an absolute URL on this server (or an absolute path).
-pub(crate) fn parse_destination(headers: &HeaderMap, expected_owner: &str) -> DavResult<TreePath> {
+/// `expected_owner` is the account name, or the token for a public link (`public`).
+pub(crate) fn parse_destination(headers: &HeaderMap, expected_owner: &str, public: bool) -> DavResult<TreePath> {
     let value = headers
         .get("destination")
         .ok_or_else(|| DavError::BadRequest("COPY and MOVE need a Destination header".into()))?
@@ -106,6 +117,9 @@ pub(crate) fn parse_destination(headers: &HeaderMap, expected_owner: &str) -> Da
         return Err(DavError::BadGateway("the Destination is outside the WebDAV file trees of this server".into()));
     }
     let location = parse_request_path(path)?;
+    if location.public != public || (public && location.owner.is_none()) {
+        return Err(DavError::Forbidden("COPY and MOVE work only within the same tree".into()));
+    }
     if let Some(owner) = &location.owner {
         if owner != expected_owner {
             return Err(DavError::Forbidden("COPY and MOVE work only within your own files".into()));

@@ -29,7 +29,7 @@ pub(crate) fn requested_mtime(request: &DavRequest) -> DavResult<Option<i64>> {
 }
 
 pub(crate) async fn put(request: &DavRequest, body: Body) -> DavResult<Response> {
-    let existing = request.core.resolve(&request.user, &request.path).await?;
+    let existing = request.core.resolve(&request.viewer, &request.path).await?;
     conditions::evaluate(&request.headers, existing.as_ref(), false)?;
     let content_length = length_header(request, "content-length")?;
     if let (Some(total), Some(length)) = (length_header(request, "oc-total-length")?, content_length) {
@@ -39,7 +39,12 @@ pub(crate) async fn put(request: &DavRequest, body: Body) -> DavResult<Response>
     }
     let options = PutOptions { content_length, ..upload_options(request)? };
     let stream = body.into_data_stream().map(|chunk| chunk.map_err(|error| error.to_string()));
-    let outcome = request.core.put_file(&request.user, &request.path, stream, options).await?;
+    let outcome = request.core.put_file(&request.viewer, &request.path, stream, options).await?;
+    if let Some(grant) = request.viewer.link() {
+        if grant.share.permissions & hafen_core::perm::READ == 0 {
+            request.core.notify_link_upload(grant, &outcome.node.name).await;
+        }
+    }
     Ok(upload_answer(&outcome, request))
 }
 
@@ -79,9 +84,9 @@ pub(crate) fn upload_answer(outcome: &hafen_core::PutOutcome, request: &DavReque
 }
 
 pub(crate) async fn delete(request: &DavRequest) -> DavResult<Response> {
-    let node = request.core.stat(&request.user, &request.path).await?;
+    let node = request.core.stat(&request.viewer, &request.path).await?;
     conditions::evaluate(&request.headers, Some(&node), false)?;
-    request.core.delete(&request.user, &request.path, &request.tokens).await?;
+    request.core.delete(&request.viewer, &request.path, &request.tokens).await?;
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
@@ -92,14 +97,15 @@ pub(crate) async fn mkcol(request: &DavRequest, body: Body) -> DavResult<Respons
             return Err(DavError::UnsupportedMediaType("MKCOL with a request body is not supported".into()));
         }
     }
-    let folder = request.core.make_folder(&request.user, &request.path, &request.tokens).await?;
+    let folder = request.core.make_folder(&request.viewer, &request.path, &request.tokens).await?;
     let mut response = empty(StatusCode::CREATED);
     entity_headers(&mut response, &folder);
     Ok(response)
 }
 
 pub(crate) async fn copy_or_move(request: &DavRequest, is_move: bool) -> DavResult<Response> {
-    let destination = urls::parse_destination(&request.headers, &request.user.name)?;
+    let destination =
+        urls::parse_destination(&request.headers, request.viewer.name(), request.viewer.link().is_some())?;
     let recursive = match header_text(request, "depth") {
         None => true,
         Some(value) if value.eq_ignore_ascii_case("infinity") => true,
@@ -111,15 +117,16 @@ pub(crate) async fn copy_or_move(request: &DavRequest, is_move: bool) -> DavResu
         Some("F") | Some("f") => false,
         Some(_) => return Err(DavError::BadRequest("Overwrite must be T or F".into())),
     };
-    let node = request.core.stat(&request.user, &request.path).await?;
+    let node = request.core.stat(&request.viewer, &request.path).await?;
     conditions::evaluate(&request.headers, Some(&node), false)?;
     let mode = CopyOrMove { is_move, recursive, overwrite };
-    let created = request.core.copy_or_move(&request.user, &request.path, &destination, mode, &request.tokens).await?;
+    let created =
+        request.core.copy_or_move(&request.viewer, &request.path, &destination, mode, &request.tokens).await?;
     Ok(empty(if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT }))
 }
 
 pub(crate) async fn proppatch(request: &DavRequest, body: bytes::Bytes) -> DavResult<Response> {
-    let node = request.core.stat(&request.user, &request.path).await?;
+    let node = request.core.stat(&request.viewer, &request.path).await?;
     conditions::evaluate(&request.headers, Some(&node), false)?;
     let ops = parse_proppatch(&body)?;
     let is_protected =
@@ -153,7 +160,7 @@ pub(crate) async fn proppatch(request: &DavRequest, body: bytes::Bytes) -> DavRe
                 PatchOp::Remove { name } => PropOp::Remove { ns: name.ns, name: name.local },
             })
             .collect();
-        request.core.patch_props(&request.user, &request.path, &core_ops, &request.tokens).await?;
+        request.core.patch_props(&request.viewer, &request.path, &core_ops, &request.tokens).await?;
     }
     let mut out = String::from(MULTISTATUS_OPEN);
     out.push_str("<d:response><d:href>");

@@ -1,7 +1,7 @@
 //! Nextcloud OCS API at `/ocs/v1.php/…` and `/ocs/v2.php/…` (same routes under both): the
-//! capabilities, the current user, app password conversion and revocation, and polite
-//! OCS-shaped 404s for everything the clients probe but Hafen does not offer (notifications,
-//! user status, navigation, unknown routes). Avatars answer a plain 404 (clients then draw a
+//! capabilities, the current user, app password conversion and revocation, sharing,
+//! provisioning and notifications (`shares`), and polite OCS-shaped 404s for everything the
+//! clients probe but Hafen does not offer (user status, navigation, unknown routes). Avatars answer a plain 404 (clients then draw a
 //! default one).
 //!
 //! Authentication is HTTP Basic with the account password or an app password; the
@@ -9,6 +9,9 @@
 //! nothing to protect against cross-site requests here).
 
 mod envelope;
+mod shares;
+
+pub(crate) use shares::{share_json, tree_path};
 
 use crate::auth;
 use crate::login_flow::client_name;
@@ -52,6 +55,7 @@ async fn handle(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
     let format = Format::of_request(uri.query(), &headers);
     let (version, route) = match rest.split_once('/') {
@@ -68,8 +72,17 @@ async fn handle(
         "cloud/user" if read => request.current_user().await,
         "core/getapppassword" if read => request.get_app_password().await,
         "core/apppassword" if method == Method::DELETE => request.delete_app_password().await,
-        // Probed by the desktop GUI and mobile apps; not offered (and not advertised).
-        _ => ocs.not_found(),
+        _ => {
+            let params = match shares::Params::parse(uri.query(), &request.headers, &body) {
+                Ok(params) => params,
+                Err(error) => return request.error(error),
+            };
+            match request.sharing_route(route, &method, &params).await {
+                Some(response) => response,
+                // Probed by the desktop GUI and mobile apps; not offered (and not advertised).
+                None => ocs.not_found(),
+            }
+        }
     }
 }
 
@@ -204,8 +217,24 @@ fn capabilities() -> Value {
             "dav": {"chunking": "1.0"},
             "files": {"bigfilechunking": true, "blacklisted_files": [".htaccess"]},
             "checksums": {"supportedTypes": ["SHA1"], "preferredUploadType": "SHA1"},
-            // No share API yet: tell the clients not to offer sharing.
-            "files_sharing": {"api_enabled": false},
+            "files_sharing": {
+                "api_enabled": true,
+                "resharing": true,
+                "group_sharing": true,
+                "default_permissions": 31,
+                "public": {
+                    "enabled": true,
+                    "upload": true,
+                    "upload_files_drop": true,
+                    "supports_upload_only": true,
+                    "multiple": true,
+                    "password": {"enforced": false, "askForOptionalPassword": false},
+                    "expire_date": {"enabled": true, "enforced": false},
+                },
+                "user": {"send_mail": false, "expire_date": {"enabled": true}},
+                "sharee": {"query_lookup_default": false, "always_show_unique": true},
+            },
+            "notifications": {"ocs-endpoints": ["list", "delete"]},
             "theming": {
                 "name": PRODUCT_NAME,
                 "productName": PRODUCT_NAME,
@@ -229,7 +258,7 @@ mod tests {
         let caps = &value["capabilities"];
         assert_eq!(caps["dav"]["chunking"], "1.0");
         assert!(caps["dav"].get("bulkupload").is_none());
-        for absent in ["notify_push", "notifications", "activity", "end-to-end-encryption", "user_status"] {
+        for absent in ["notify_push", "activity", "end-to-end-encryption", "user_status"] {
             assert!(caps.get(absent).is_none(), "{absent} must not be advertised");
         }
         assert!(caps["files"].get("locking").is_none());

@@ -19,6 +19,7 @@ pub fn new_user(name: &str) -> hafen_meta::NewUser {
         password_hash: "hash".into(),
         quota: None,
         is_admin: false,
+        ..hafen_meta::NewUser::default()
     }
 }
 

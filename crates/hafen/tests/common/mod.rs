@@ -83,11 +83,17 @@ impl TestServer {
 
     /// Like [`TestServer::start`], with extra arguments appended to `serve`.
     pub fn start_with(extra_args: &[&str]) -> TestServer {
+        TestServer::start_with_env(extra_args, &[])
+    }
+
+    /// Like [`TestServer::start_with`], with extra environment variables for the server
+    /// (e.g. `HAFEN_SMTP_URL`, `HAFEN_CLOCK_FILE`).
+    pub fn start_with_env(extra_args: &[&str], env: &[(&str, &str)]) -> TestServer {
         let tempdir = tempfile::Builder::new().prefix("hafen-test-").tempdir_in(test_tmp_root()).expect("tempdir");
         let data = tempdir.path().join("data");
         let mut server = match backend() {
-            Backend::Embedded => TestServer::start_in(&data, extra_args),
-            Backend::PostgresS3 => TestServer::start_on(&data, Arc::new(ExternalStores::create()), extra_args),
+            Backend::Embedded => TestServer::start_in_env(&data, extra_args, env),
+            Backend::PostgresS3 => TestServer::start_on_env(&data, Arc::new(ExternalStores::create()), extra_args, env),
         };
         server._tempdir = Some(tempdir);
         server
@@ -96,10 +102,14 @@ impl TestServer {
     /// Starts a server on the given data directory and external stores (several servers may
     /// share them: a cluster), with extra arguments appended to `serve`.
     pub fn start_on(data: &Path, stores: Arc<ExternalStores>, extra_args: &[&str]) -> TestServer {
+        TestServer::start_on_env(data, stores, extra_args, &[])
+    }
+
+    fn start_on_env(data: &Path, stores: Arc<ExternalStores>, extra_args: &[&str], env: &[(&str, &str)]) -> TestServer {
         let store_args = stores.args();
         let mut args: Vec<&str> = store_args.iter().map(String::as_str).collect();
         args.extend_from_slice(extra_args);
-        let mut server = TestServer::start_in(data, &args);
+        let mut server = TestServer::start_in_env(data, &args, env);
         // Guard against silently testing the embedded stores: the server created its accounts
         // in PostgreSQL and no SQLite file.
         assert!(!data.join("hafen.db").exists(), "server on {} created a SQLite database", stores.database_url);
@@ -124,6 +134,10 @@ impl TestServer {
     /// with extra arguments appended to `serve`. Always the stores the arguments name (by
     /// default the embedded ones), whatever `HAFEN_TEST_BACKEND` says.
     pub fn start_in(data: &Path, extra_args: &[&str]) -> TestServer {
+        TestServer::start_in_env(data, extra_args, &[])
+    }
+
+    fn start_in_env(data: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> TestServer {
         let mut child = Command::new(hafen_bin())
             .arg("--data")
             .arg(data)
@@ -138,6 +152,7 @@ impl TestServer {
             .env_remove("HAFEN_DATABASE_URL")
             .env_remove("HAFEN_BLOB_URL")
             .envs(s3_credentials())
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
