@@ -419,6 +419,7 @@ impl Core {
                 tracing::warn!(%client, "wrong link password");
                 return Err(CoreError::Unauthorized);
             }
+            self.meta.clear_login_failures(&account, &address).await?;
         }
         self.link_grant(share).await.map(|grant| Viewer::Link(Box::new(grant)))
     }
