@@ -66,6 +66,7 @@ fn error_page(lang: Lang, error: &CoreError) -> Response {
     match error {
         CoreError::NotFound(_) => message_page(lang, StatusCode::NOT_FOUND, "link.gone.title", "link.gone.text"),
         CoreError::Forbidden(_) => message_page(lang, StatusCode::FORBIDDEN, "refused.title", "link.forbidden"),
+        CoreError::InvalidInput(_) => message_page(lang, StatusCode::BAD_REQUEST, "refused.title", "link.gone.text"),
         CoreError::Throttled { retry_after_secs } => {
             let mut response =
                 message_page(lang, StatusCode::TOO_MANY_REQUESTS, "refused.title", "link.password.throttled");
