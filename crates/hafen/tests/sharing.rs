@@ -443,3 +443,37 @@ fn guest_invited_by_email_sets_password_and_sees_exactly_what_is_shared() {
     assert_eq!(messages.len(), 2, "the share notification reached the guest");
     assert!(unfold(messages.iter().find(|m| !m.contains("/invite/")).expect("share mail")).contains("Gutachten"));
 }
+
+#[test]
+fn organisation_link_policy_binds_its_members() {
+    let server = TestServer::start();
+    assert_eq!(server.cli(&["org", "add", "amt"], None).0, 0);
+    let (code, out, err) =
+        server.cli(&["org", "policy", "amt", "--link-password-required", "--link-max-expiry-days", "7"], None);
+    assert_eq!(code, 0, "{out} {err}");
+    server.add_user("clerk", "clerk-password", &["--org", "amt"]);
+    server.add_user("free", "free-password", &[]);
+    let clerk = Client::new("clerk", "clerk-password");
+    let free = Client::new("free", "free-password");
+    assert_eq!(clerk.put(&server.dav_url("clerk", "a.txt"), b"a").status, 201);
+    assert_eq!(free.put(&server.dav_url("free", "a.txt"), b"a").status, 201);
+    let link = |client: &Client, body: Value| api(client, "POST", &format!("{}/api/v1/shares", server.base), body);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    let in_days = |days: i64| now + days * 86_400;
+    // Without a password, or expiring too late or never: refused, and no link exists after.
+    assert_eq!(link(&clerk, json!({"path": "/a.txt", "type": "link", "expires_at": in_days(3)})).status, 403);
+    assert_eq!(link(&clerk, json!({"path": "/a.txt", "type": "link", "password": "Passwort-123"})).status, 403);
+    let too_late = json!({"path": "/a.txt", "type": "link", "password": "Passwort-123", "expires_at": in_days(8)});
+    assert_eq!(link(&clerk, too_late).status, 403);
+    let listed = api(&clerk, "GET", &format!("{}/api/v1/shares", server.base), json!({}));
+    assert_eq!(json_of(&listed), json!([]), "refused links are not created");
+    let ok = json!({"path": "/a.txt", "type": "link", "password": "Passwort-123", "expires_at": in_days(6)});
+    let made = link(&clerk, ok);
+    assert_eq!(made.status, 201, "{}", made.text());
+    // Removing the password afterwards is refused too.
+    let id = json_of(&made)["id"].as_str().expect("id").to_string();
+    let cleared = api(&clerk, "PATCH", &format!("{}/api/v1/shares/{id}", server.base), json!({"password": ""}));
+    assert_eq!(cleared.status, 403, "{}", cleared.text());
+    // Accounts outside the organisation are not bound by it.
+    assert_eq!(link(&free, json!({"path": "/a.txt", "type": "link"})).status, 201);
+}
