@@ -127,7 +127,8 @@ impl Core {
         let node =
             at.node().cloned().ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
         let shared_with_me = at.mount.is_some() && who.account().is_some();
-        let entry_perms = |node: &Node| if node.is_dir { at.perms } else { at.perms & perm::FILE_MASK };
+        // A file's delete and rename come from its folder; only creating is meaningless.
+        let entry_perms = |node: &Node| if node.is_dir { at.perms } else { at.perms & !perm::CREATE };
         let mut entries = vec![Entry {
             perms: entry_perms(&node),
             node: node.clone(),

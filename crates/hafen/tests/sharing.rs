@@ -97,6 +97,8 @@ fn shares_with_accounts_groups_and_organisations_appear_in_the_recipients_tree()
     assert_eq!(akten.1, "RGDNVCK");
     assert_eq!(akten.2, "<oc:share-type>0</oc:share-type>", "the owner sees the share type");
 
+    let own_files = listing(&alice, &server.dav_url("alice", "Akten"));
+    assert_eq!(own_files[1].1, "RGDNVW", "an own file in a folder may be deleted and renamed: {own_files:?}");
     let bobs = listing(&bob, &server.dav_url("bob", ""));
     let mount = bobs.iter().find(|(href, _, _)| href.ends_with("/Akten%20(2)/")).unwrap_or_else(|| panic!("{bobs:?}"));
     assert_eq!(mount.1, "SMGDNV", "read-only mount root: leave and rename only");
@@ -115,6 +117,8 @@ fn shares_with_accounts_groups_and_organisations_appear_in_the_recipients_tree()
     assert!(gina.get(&server.dav_url("gina", "Projekt")).status == 200);
     assert_eq!(gina.put(&server.dav_url("gina", "Projekt/bericht.txt"), b"von gina").status, 201);
     assert_eq!(alice.get(&server.dav_url("alice", "Projekt/bericht.txt")).body, b"von gina");
+    let in_project = listing(&gina, &server.dav_url("gina", "Projekt"));
+    assert_eq!(in_project[1].1, "SGDNVW", "a file in a 15-share: writable and deletable: {in_project:?}");
     let ginas = listing(&gina, &server.dav_url("gina", ""));
     let projekt = ginas.iter().find(|(href, _, _)| href.ends_with("/Projekt/")).expect("group mount");
     assert_eq!(projekt.1, "SMGDNVCK");
