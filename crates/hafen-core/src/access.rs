@@ -202,6 +202,13 @@ impl Core {
                 continue;
             }
             let mut perms = received.share.permissions;
+            if received.share.sharer != node.owner {
+                // A reshare never outlasts or exceeds its sharer's own share.
+                perms &= self.share_ceiling(received.share.sharer, node, crate::shares::RESHARE_DEPTH).await?;
+                if perms & perm::READ == 0 {
+                    continue;
+                }
+            }
             if !node.is_dir {
                 perms &= perm::FILE_MASK;
             }

@@ -9,11 +9,13 @@
 use crate::access::{perm, LinkGrant, Viewer};
 use crate::accounts::{hash_password_off_thread, verify_password_off_thread};
 use crate::{random_secret, throttle, Core, CoreError, CoreResult, TreePath};
-use hafen_meta::{Node, Notification, Share, ShareRecipient, User};
+use hafen_meta::{Node, Notification, Share, ShareRecipient, User, UserId};
 use std::net::IpAddr;
 
 /// Length of link tokens (as Nextcloud's, so links look familiar).
 const LINK_TOKEN_LENGTH: usize = 15;
+/// Longest chain of reshares followed when capping a share by its sharer's rights.
+pub(crate) const RESHARE_DEPTH: u8 = 5;
 
 /// Who a new share is for, by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,21 +308,44 @@ impl Core {
         self.share_view(user, share).await
     }
 
-    /// What the managing account itself may do on the node: everything on its own items,
-    /// the permissions of the shares it received otherwise.
+    /// What the managing account itself may do on the node (see `share_ceiling`).
     async fn sharer_perms(&self, user: &User, node: &Node) -> CoreResult<i64> {
-        if node.owner == user.id || user.is_admin {
+        if user.is_admin {
             return Ok(perm::ALL);
         }
-        let chain = self.meta.node_chain(node.id).await?;
-        let ids: Vec<_> = chain.iter().map(|node| node.id).collect();
-        Ok(self
-            .meta
-            .received_shares(user.id)
-            .await?
-            .iter()
-            .filter(|received| ids.contains(&received.share.node))
-            .fold(0, |bits, received| bits | received.share.permissions))
+        self.share_ceiling(user.id, node, RESHARE_DEPTH).await
+    }
+
+    /// What `sharer` may currently do on `node`, the ceiling of every share it made of it:
+    /// everything on its own items, else the union of the shares it receives on the node or
+    /// an ancestor, each capped the same way. So narrowing or revoking a share narrows or
+    /// ends every reshare made from it, at once. `depth` bounds reshare chains.
+    pub(crate) fn share_ceiling<'a>(
+        &'a self,
+        sharer: UserId,
+        node: &'a Node,
+        depth: u8,
+    ) -> futures_util::future::BoxFuture<'a, CoreResult<i64>> {
+        Box::pin(async move {
+            if node.owner == sharer {
+                return Ok(perm::ALL);
+            }
+            if depth == 0 {
+                return Ok(0);
+            }
+            let now = self.now();
+            let chain = self.meta.node_chain(node.id).await?;
+            let ids: Vec<_> = chain.iter().map(|node| node.id).collect();
+            let mut bits = 0;
+            for received in self.meta.received_shares(sharer).await? {
+                let share = &received.share;
+                if !ids.contains(&share.node) || share.expires_at.is_some_and(|at| now >= at) {
+                    continue;
+                }
+                bits |= share.permissions & self.share_ceiling(share.sharer, node, depth - 1).await?;
+            }
+            Ok(bits)
+        })
     }
 
     /// Removes a share. A recipient "deleting" a share they receive leaves it instead.
@@ -437,9 +462,16 @@ impl Core {
         self.link_grant(share).await.map(|grant| Viewer::Link(Box::new(grant)))
     }
 
-    async fn link_grant(&self, share: Share) -> CoreResult<LinkGrant> {
+    async fn link_grant(&self, mut share: Share) -> CoreResult<LinkGrant> {
         let chain = self.meta.node_chain(share.node).await?;
         let root_node = chain.last().cloned().ok_or_else(|| CoreError::NotFound("the shared item is gone".into()))?;
+        if share.sharer != root_node.owner {
+            // A link made by a recipient works only as far as their share still does.
+            share.permissions &= self.share_ceiling(share.sharer, &root_node, RESHARE_DEPTH).await?;
+            if share.permissions & (perm::READ | perm::CREATE) == 0 {
+                return Err(CoreError::NotFound("this link does not exist or is no longer valid".into()));
+            }
+        }
         let owner = self.user_by_id(root_node.owner).await?;
         let root = TreePath::from_key(&chain.iter().skip(1).map(|node| format!("/{}", node.name)).collect::<String>());
         Ok(LinkGrant { share, owner, root, root_node })

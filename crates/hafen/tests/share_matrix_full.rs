@@ -1360,3 +1360,116 @@ fn every_role_gets_exactly_the_access_the_matrix_states() {
         mismatches.join("\n")
     );
 }
+
+fn expect_status(problems: &mut Vec<String>, what: &str, got: u16, expected: u16) {
+    if got != expected {
+        problems.push(format!("{what}: expected {expected}, got {got}"));
+    }
+}
+
+/// A reshare (to a user, or as a public link) can never carry more than its resharer holds —
+/// not only when it is made (the matrix checks that) but afterwards: when the owner narrows
+/// the resharer's share, the reshares are narrowed with it; when the owner revokes it, the
+/// reshares stop working. Otherwise an owner could never take back what they gave.
+#[test]
+fn reshares_never_outlast_or_exceed_the_resharers_rights() {
+    let server = TestServer::start();
+    for name in ["alice", "bob_all", "mara"] {
+        server.add_user(name, &password_of(name), &[]);
+    }
+    let [alice, bob, mara] = ["alice", "bob_all", "mara"].map(|name| Client::new(name, &password_of(name)));
+    assert_eq!(alice.mkcol(&server.dav_url("alice", "Akten")).status, 201);
+    assert_eq!(alice.put(&server.dav_url("alice", "Akten/plan.txt"), PLAN).status, 201);
+    let create = |client: &Client, body: Value| {
+        let reply = client.send(
+            "POST",
+            &format!("{}/api/v1/shares", server.base),
+            &[("Content-Type", "application/json")],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(reply.status, 201, "{body}: {}", reply.text());
+        json_of(&reply)
+    };
+    let to_bob = create(&alice, json!({"path": "/Akten", "type": "user", "with": "bob_all", "permissions": 31}));
+    let to_bob = to_bob["id"].as_str().unwrap_or_default().to_string();
+    create(&bob, json!({"path": "/Akten", "type": "user", "with": "mara", "permissions": 31}));
+    let link = create(&bob, json!({"path": "/Akten", "type": "link", "permissions": 15}));
+    let public = format!("{}/public.php/dav/files/{}/", server.base, link["token"].as_str().unwrap_or_default());
+    let anonymous = Client::anonymous();
+    assert_eq!(mara.put(&server.dav_url("mara", "Akten/plan.txt"), PLAN).status, 204, "the reshare works at first");
+
+    let mut problems = Vec::new();
+    // alice narrows bob to read only.
+    let narrowed = alice.send(
+        "PATCH",
+        &format!("{}/api/v1/shares/{to_bob}", server.base),
+        &[("Content-Type", "application/json")],
+        br#"{"permissions": 1}"#,
+    );
+    assert_eq!(narrowed.status, 200, "{}", narrowed.text());
+    expect_status(
+        &mut problems,
+        "bob_all PUT Akten/plan.txt after narrowing",
+        bob.put(&server.dav_url("bob_all", "Akten/plan.txt"), b"x").status,
+        403,
+    );
+    expect_status(
+        &mut problems,
+        "mara (reshare of bob_all) PUT Akten/plan.txt after bob_all was narrowed to 1",
+        mara.put(&server.dav_url("mara", "Akten/plan.txt"), b"von mara").status,
+        403,
+    );
+    expect_status(
+        &mut problems,
+        "mara (reshare of bob_all) PUT Akten/neu.txt after bob_all was narrowed to 1",
+        mara.put(&server.dav_url("mara", "Akten/neu.txt"), b"von mara").status,
+        403,
+    );
+    expect_status(
+        &mut problems,
+        "bob_all's link (15) PUT plan.txt after bob_all was narrowed to 1",
+        anonymous.put(&format!("{public}plan.txt"), b"anonym").status,
+        403,
+    );
+    expect_status(
+        &mut problems,
+        "bob_all's link (15) PUT anonym.txt after bob_all was narrowed to 1",
+        anonymous.put(&format!("{public}anonym.txt"), b"anonym").status,
+        403,
+    );
+    expect_status(
+        &mut problems,
+        "mara GET after narrowing (read stays)",
+        mara.get(&server.dav_url("mara", "Akten/plan.txt")).status,
+        200,
+    );
+    let plan = alice.get(&server.dav_url("alice", "Akten/plan.txt"));
+    if plan.body != PLAN {
+        problems.push(format!("alice's plan.txt was changed through a reshare: {:?}", plan.text()));
+    }
+    let names = member_names(&alice.propfind(&server.dav_url("alice", "Akten/"), "1", PROPFIND_PERMS).text());
+    if names != BTreeSet::from(["plan.txt".to_string()]) {
+        problems.push(format!("files arrived in alice's /Akten through reshares: {names:?}"));
+    }
+    // alice revokes bob's share: what bob passed on goes with it.
+    assert_eq!(alice.delete(&format!("{}/api/v1/shares/{to_bob}", server.base)).status, 204);
+    expect_status(
+        &mut problems,
+        "bob_all GET after revocation",
+        bob.get(&server.dav_url("bob_all", "Akten/plan.txt")).status,
+        404,
+    );
+    expect_status(
+        &mut problems,
+        "mara (reshare of bob_all) GET Akten/plan.txt after bob_all's share was revoked",
+        mara.get(&server.dav_url("mara", "Akten/plan.txt")).status,
+        404,
+    );
+    expect_status(
+        &mut problems,
+        "bob_all's link GET plan.txt after bob_all's share was revoked",
+        anonymous.get(&format!("{public}plan.txt")).status,
+        404,
+    );
+    assert!(problems.is_empty(), "{} reshare problems:\n{}", problems.len(), problems.join("\n"));
+}
