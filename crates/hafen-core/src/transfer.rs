@@ -280,9 +280,21 @@ impl Core {
         self.ensure_unlocked(user, path, change, &options.lock_tokens).await?;
         let old_size = existing.as_ref().map_or(0, |node| node.size);
         // Room left for this file, when the account has a quota.
-        let allowance = match user.quota {
+        let own_allowance = match user.quota {
             Some(limit) => Some((limit - self.quota(user).await?.used + old_size).max(0) as u64),
             None => None,
+        };
+        // The organisation's quota covers all its accounts together.
+        let org_allowance = match user.org {
+            Some(org) => match self.meta.org(org).await?.and_then(|org| org.quota) {
+                Some(limit) => Some((limit - self.meta.org_used_bytes(org).await? + old_size).max(0) as u64),
+                None => None,
+            },
+            None => None,
+        };
+        let allowance = match (own_allowance, org_allowance) {
+            (Some(own), Some(org)) => Some(own.min(org)),
+            (own, org) => own.or(org),
         };
         if let (Some(allowed), Some(declared)) = (allowance, options.content_length) {
             if declared > allowed {

@@ -481,3 +481,23 @@ fn organisation_link_policy_binds_its_members() {
     // Accounts outside the organisation are not bound by it.
     assert_eq!(link(&free, json!({"path": "/a.txt", "type": "link"})).status, 201);
 }
+
+#[test]
+fn an_organisations_quota_covers_all_its_accounts_together() {
+    let server = TestServer::start();
+    assert_eq!(server.cli(&["org", "add", "amt", "--quota", "10"], None).0, 0);
+    server.add_user("eins", "eins-password", &["--org", "amt"]);
+    server.add_user("zwei", "zwei-password", &["--org", "amt"]);
+    server.add_user("frei", "frei-password", &[]);
+    let eins = Client::new("eins", "eins-password");
+    let zwei = Client::new("zwei", "zwei-password");
+    assert_eq!(eins.put(&server.dav_url("eins", "a.txt"), b"123456").status, 201);
+    assert_eq!(zwei.put(&server.dav_url("zwei", "b.txt"), b"123456").status, 507, "6 + 6 > 10");
+    assert_eq!(zwei.get(&server.dav_url("zwei", "b.txt")).status, 404, "nothing stored");
+    assert_eq!(zwei.put(&server.dav_url("zwei", "b.txt"), b"1234").status, 201, "6 + 4 fits");
+    // Replacing a file counts only the difference; others are not bound.
+    assert_eq!(eins.put(&server.dav_url("eins", "a.txt"), b"654321").status, 204);
+    assert_eq!(Client::new("frei", "frei-password").put(&server.dav_url("frei", "c.txt"), b"123456789012").status, 201);
+    let (_, listed, _) = server.cli(&["org", "list"], None);
+    assert!(listed.contains("amt\tamt\t10\t10"), "{listed}");
+}
