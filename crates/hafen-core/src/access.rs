@@ -160,6 +160,11 @@ impl Located {
     }
 }
 
+/// The path in its owner's tree of the last node of a root-first chain (`node_chain`).
+pub(crate) fn path_of_chain(chain: &[Node]) -> TreePath {
+    TreePath::from_key(&chain.iter().skip(1).map(|node| format!("/{}", node.name)).collect::<String>())
+}
+
 /// `name` made unique against `taken` the way Nextcloud does: `Report (2).pdf`.
 pub(crate) fn free_name(name: &str, is_dir: bool, taken: &dyn Fn(&str) -> bool) -> String {
     if !taken(name) {
@@ -335,7 +340,7 @@ impl Core {
         if chain.is_empty() {
             return Err(CoreError::NotFound("the shared item no longer exists".into()));
         }
-        Ok(TreePath::from_key(&chain.iter().skip(1).map(|node| format!("/{}", node.name)).collect::<String>()))
+        Ok(path_of_chain(&chain))
     }
 
     /// The owner account of a tree.

@@ -6,7 +6,7 @@
 //! link policy (password required, longest expiry) binds its members; a link's password is
 //! stored as an argon2id hash and guessing it is throttled like a login.
 
-use crate::access::{perm, LinkGrant, Viewer};
+use crate::access::{path_of_chain, perm, LinkGrant, Viewer};
 use crate::accounts::{hash_password_off_thread, verify_password_off_thread};
 use crate::{random_secret, throttle, Core, CoreError, CoreResult, TreePath};
 use hafen_meta::{Node, Notification, Share, ShareRecipient, User, UserId};
@@ -473,7 +473,7 @@ impl Core {
             }
         }
         let owner = self.user_by_id(root_node.owner).await?;
-        let root = TreePath::from_key(&chain.iter().skip(1).map(|node| format!("/{}", node.name)).collect::<String>());
+        let root = path_of_chain(&chain);
         Ok(LinkGrant { share, owner, root, root_node })
     }
 
@@ -502,7 +502,7 @@ impl Core {
     }
 
     /// Tells the link's owner a file arrived through their upload link.
-    pub async fn notify_link_upload(&self, grant: &LinkGrant, file_name: &str) {
+    pub(crate) async fn notify_link_upload(&self, grant: &LinkGrant, file_name: &str) {
         let folder = grant.root_node.name.clone();
         self.notify(
             grant.share.sharer,

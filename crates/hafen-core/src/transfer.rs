@@ -219,7 +219,8 @@ pub(crate) fn block_list_hash(blocks: &[BlockRef]) -> String {
 }
 
 impl Core {
-    /// Stores a new version of the file at `path` from a streamed body.
+    /// Stores a new version of the file at `path` from a streamed body. An upload through a
+    /// file-drop link notifies the link's owner.
     pub async fn put_file<S, E>(
         &self,
         who: &Viewer,
@@ -236,7 +237,8 @@ impl Core {
             return Err(CoreError::NotAllowed(format!("{} is a folder", view_path.to_key())));
         }
         let mut options = options;
-        if !at.allows(perm::READ) {
+        let file_drop = !at.allows(perm::READ);
+        if file_drop {
             // An upload link: never overwrite, never reveal what exists. A taken name gets
             // the next free one ("Antrag (2).pdf"), and conditions the uploader cannot know
             // the answer to are ignored.
@@ -257,7 +259,11 @@ impl Core {
         } else {
             at.require(perm::CREATE, "add files")?;
         }
-        self.put_located(&at, body, options).await
+        let outcome = self.put_located(&at, body, options).await?;
+        if let (true, Some(grant)) = (file_drop, who.link()) {
+            self.notify_link_upload(grant, &outcome.node.name).await;
+        }
+        Ok(outcome)
     }
 
     /// Stores a new version of the file at a located path whose permissions were checked.

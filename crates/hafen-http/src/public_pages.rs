@@ -317,11 +317,6 @@ async fn link_upload(
     let options = PutOptions { content_length, ..PutOptions::default() };
     match state.core.put_file(&viewer, &path, stream, options).await {
         Ok(outcome) => {
-            if let Some(grant) = viewer.link() {
-                if grant.share.permissions & perm::READ == 0 {
-                    state.core.notify_link_upload(grant, &outcome.node.name).await;
-                }
-            }
             let body = serde_json::json!({"name": outcome.node.name}).to_string();
             (StatusCode::CREATED, [(header::CONTENT_TYPE, "application/json")], body).into_response()
         }

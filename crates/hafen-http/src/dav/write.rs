@@ -40,11 +40,6 @@ pub(crate) async fn put(request: &DavRequest, body: Body) -> DavResult<Response>
     let options = PutOptions { content_length, ..upload_options(request)? };
     let stream = body.into_data_stream().map(|chunk| chunk.map_err(|error| error.to_string()));
     let outcome = request.core.put_file(&request.viewer, &request.path, stream, options).await?;
-    if let Some(grant) = request.viewer.link() {
-        if grant.share.permissions & hafen_core::perm::READ == 0 {
-            request.core.notify_link_upload(grant, &outcome.node.name).await;
-        }
-    }
     Ok(upload_answer(&outcome, request))
 }
 
