@@ -10,7 +10,7 @@
 //! does not grow with the number of members a group or organisation has.
 
 use crate::{unix_now, Core, CoreError, CoreResult, TreePath};
-use hafen_meta::{Node, NodeId, Share, User, UserId};
+use hafen_meta::{Node, NodeId, Share, SpaceId, User, UserId};
 use std::collections::{HashMap, HashSet};
 
 /// Permission bits, as Nextcloud's share API numbers them.
@@ -77,6 +77,8 @@ pub struct Mount {
     /// Union of the permissions of every share that brings this node to the account.
     pub perms: i64,
     pub share_ids: Vec<i64>,
+    /// The project space this mount is (its members cannot leave it).
+    pub space: Option<SpaceId>,
 }
 
 /// How a located path was reached when it is not in the viewer's own tree.
@@ -89,6 +91,8 @@ pub struct MountInfo {
     pub share_ids: Vec<i64>,
     /// The located path is the mount itself.
     pub at_root: bool,
+    /// The mount is a project space.
+    pub space: Option<SpaceId>,
 }
 
 /// Where a viewer's path lands, and what the viewer may do there.
@@ -228,6 +232,7 @@ impl Core {
                     if let Some(name) = &received.mount_name {
                         mount.name = name.clone();
                     }
+                    mount.space = mount.space.or(received.share.space);
                 }
                 None => by_node.push((
                     node.id,
@@ -236,6 +241,7 @@ impl Core {
                         node: node.clone(),
                         perms,
                         share_ids: vec![received.share.id],
+                        space: received.share.space,
                     },
                     !received.hidden,
                 )),
@@ -303,6 +309,7 @@ impl Core {
                 tree_root,
                 share_ids: mount.share_ids,
                 at_root: path.names().len() == 1,
+                space: mount.space,
             }),
         })
     }
@@ -330,6 +337,7 @@ impl Core {
                 tree_root: grant.root.clone(),
                 share_ids: vec![grant.share.id],
                 at_root: path.is_root(),
+                space: None,
             }),
         })
     }

@@ -50,6 +50,8 @@ impl Core {
             org_admin: false,
             is_guest: false,
             invited_by: None,
+            is_space: false,
+            notify_by_email: false,
         }
     }
 
@@ -191,6 +193,57 @@ impl Core {
         if let Some(quota) = quota {
             user.quota = quota;
         }
+        self.meta.update_user(&user).await?;
+        Ok(user)
+    }
+
+    /// Creates many accounts in one transaction (onboarding a whole organisation): each row
+    /// is (name, display name, e-mail). The accounts get no usable password: they sign in
+    /// once one is set (`hafen user passwd`) or through single sign-on.
+    pub async fn import_accounts(
+        &self,
+        actor: &User,
+        org: Option<&str>,
+        rows: &[(String, String, Option<String>)],
+    ) -> CoreResult<Vec<User>> {
+        let org = match org {
+            Some(name) => Some(self.org_named(name).await?),
+            None => None,
+        };
+        let allowed = match &org {
+            Some(org) => Self::administers_org(actor, org.id),
+            None => actor.is_admin,
+        };
+        if !allowed {
+            return Err(forbidden("import accounts here"));
+        }
+        let mut users = Vec::with_capacity(rows.len());
+        for (name, display_name, email) in rows {
+            if !valid_account_name(name) {
+                return Err(CoreError::InvalidInput(format!(
+                    "{name:?}: account names use 1-64 characters: letters, digits, '.', '-', '_', '@'"
+                )));
+            }
+            users.push(NewUser {
+                name: name.clone(),
+                display_name: if display_name.is_empty() { name.clone() } else { display_name.clone() },
+                email: email.clone().filter(|email| !email.is_empty()),
+                // Not a PHC string: no password verifies until one is set.
+                password_hash: "!".into(),
+                org: org.as_ref().map(|org| org.id),
+                ..NewUser::default()
+            });
+        }
+        match self.meta.create_users(&users, self.now()).await {
+            Err(MetaError::AlreadyExists(name)) => Err(CoreError::Conflict(format!("account {name} already exists"))),
+            other => Ok(other?),
+        }
+    }
+
+    /// Whether the account wants its notifications by e-mail as well (its own setting).
+    pub async fn set_notify_by_email(&self, user: &User, enabled: bool) -> CoreResult<User> {
+        let mut user = self.user_by_id(user.id).await?;
+        user.notify_by_email = enabled;
         self.meta.update_user(&user).await?;
         Ok(user)
     }

@@ -79,6 +79,8 @@ pub struct Entry {
     pub mount_root: bool,
     /// Share types of the viewer's own shares of this node (`oc:share-types`).
     pub share_types: Vec<i64>,
+    /// Lies in a project space (Nextcloud clients see a group-folder mount).
+    pub in_space: bool,
 }
 
 /// A resource and (on request) its members, with what PROPFIND needs besides.
@@ -127,6 +129,7 @@ impl Core {
         let node =
             at.node().cloned().ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
         let shared_with_me = at.mount.is_some() && who.account().is_some();
+        let in_space = at.mount.as_ref().is_some_and(|mount| mount.space.is_some());
         // A file's delete and rename come from its folder; only creating is meaningless.
         let entry_perms = |node: &Node| if node.is_dir { at.perms } else { at.perms & !perm::CREATE };
         let mut entries = vec![Entry {
@@ -136,6 +139,7 @@ impl Core {
             shared_with_me,
             mount_root: at.is_mount_root() && who.account().is_some(),
             share_types: Vec::new(),
+            in_space,
         }];
         if members && node.is_dir && readable {
             let children = self.meta.children(node.id).await?;
@@ -154,6 +158,7 @@ impl Core {
                     shared_with_me,
                     mount_root: false,
                     share_types: Vec::new(),
+                    in_space,
                 });
             }
             for mount in mounts {
@@ -164,17 +169,15 @@ impl Core {
                     shared_with_me: true,
                     mount_root: true,
                     share_types: Vec::new(),
+                    in_space: mount.space.is_some(),
                 });
             }
         }
         if let Viewer::Account(user) = who {
             let ids: Vec<_> = entries.iter().map(|entry| entry.node.id).collect();
-            for share in self.meta.shares_of_nodes(&ids).await? {
-                if share.sharer != user.id {
-                    continue;
-                }
-                for entry in entries.iter_mut().filter(|entry| entry.node.id == share.node) {
-                    let kind = share.recipient.share_type();
+            // Distinct (node, type) pairs only: a node shared with 10,000 accounts costs one row.
+            for (node, kind) in self.meta.share_types_by(user.id, &ids).await? {
+                for entry in entries.iter_mut().filter(|entry| entry.node.id == node) {
                     if !entry.share_types.contains(&kind) {
                         entry.share_types.push(kind);
                     }
@@ -226,6 +229,11 @@ impl Core {
             return Err(CoreError::NotFound(format!("{} does not exist", path.to_key())));
         }
         if let (Some(mount), Viewer::Account(user)) = (&at.mount, who) {
+            if mount.at_root && mount.space.is_some() {
+                return Err(CoreError::Forbidden(
+                    "a project space cannot be left; its managers manage the members".into(),
+                ));
+            }
             if mount.at_root {
                 // Deleting a received share at the top level leaves it (for this account only).
                 for share in &mount.share_ids {
@@ -310,6 +318,16 @@ impl Core {
             // Locks belong to URLs, not resources: they stay behind (RFC 4918 7.7 / 9.9).
             self.meta.delete_locks_under(source_at.tree.id, &source_at.path.to_key()).await?;
         } else {
+            // A copy (or a move into another organisation's tree) adds bytes to the target
+            // organisation, whose quota covers all its accounts and spaces.
+            let moves_within_org =
+                mode.is_move && source_at.tree.org.is_some() && source_at.tree.org == target_at.tree.org;
+            if !moves_within_org {
+                let freed = existing.as_ref().map_or(0, |node| node.size);
+                if self.org_room(&target_at.tree, freed).await?.is_some_and(|room| source.size.max(0) as u64 > room) {
+                    return Err(CoreError::QuotaExceeded);
+                }
+            }
             self.meta
                 .copy_node(&CopyRequest {
                     source: source.id,

@@ -7,6 +7,7 @@
 mod access;
 mod accounts;
 mod app_passwords;
+pub mod archive;
 mod checksum;
 mod directory;
 mod error;
@@ -16,6 +17,7 @@ mod locks;
 mod login_flow;
 mod path;
 mod shares;
+mod spaces;
 mod throttle;
 mod transfer;
 mod uploads;
@@ -28,12 +30,13 @@ pub use files::{CopyOrMove, Entry, Listing, PutOptions, PutOutcome, Quota};
 pub use fsck::{Damage, DamageKind, FsckReport};
 pub use hafen_meta::{
     AppPassword, DeadProp, Group, Lock, Node, NodeId, Notification, OrgId, Organisation, PropOp, Share, ShareRecipient,
-    UploadChunk, UploadSession, User, UserId,
+    Space, SpaceId, UploadChunk, UploadSession, User, UserId,
 };
 pub use locks::{lock_covers, LockRequest, LockResult};
 pub use login_flow::{LoginFlowGrant, LoginFlowStart, PendingLoginFlow, LOGIN_FLOW_LIFETIME_SECS};
 pub use path::TreePath;
 pub use shares::{link_session_value, LinkInfo, NewShare, RecipientName, ShareUpdate, ShareView};
+pub use spaces::{SpaceMember, SpaceOwner, SpaceRole, SpaceView};
 pub use transfer::{ByteRange, FileContent};
 pub use uploads::ASSEMBLED_NAME;
 

@@ -90,7 +90,10 @@ impl Core {
         if !node.is_dir {
             allowed &= perm::FILE_MASK;
         }
-        let recipient = self.recipient(user, &new.recipient).await?;
+        let recipient = self.recipient_of(&new.recipient).await?;
+        if recipient == ShareRecipient::User(user.id) {
+            return Err(CoreError::InvalidInput("you cannot share with yourself".into()));
+        }
         if recipient == ShareRecipient::User(node.owner) {
             return Err(CoreError::InvalidInput("the owner already has this item".into()));
         }
@@ -134,13 +137,15 @@ impl Core {
             note: new.note,
             hide_download: new.hide_download,
             created_at: self.now(),
+            space: None,
         };
         let share = self.meta.create_share(&share).await?;
         self.notify_share_recipients(user, &share, &node).await;
         self.share_view(user, share).await
     }
 
-    async fn recipient(&self, user: &User, name: &RecipientName) -> CoreResult<ShareRecipient> {
+    /// The share recipient a name stands for.
+    pub(crate) async fn recipient_of(&self, name: &RecipientName) -> CoreResult<ShareRecipient> {
         Ok(match name {
             RecipientName::Link => ShareRecipient::Link,
             RecipientName::User(name) => {
@@ -149,9 +154,6 @@ impl Core {
                     .user_by_name(name)
                     .await?
                     .ok_or_else(|| CoreError::NotFound(format!("account {name} not found")))?;
-                if recipient.id == user.id {
-                    return Err(CoreError::InvalidInput("you cannot share with yourself".into()));
-                }
                 ShareRecipient::User(recipient.id)
             }
             RecipientName::Group(name) => ShareRecipient::Group(
@@ -197,6 +199,10 @@ impl Core {
     async fn visible_share(&self, user: &User, id: i64) -> CoreResult<Share> {
         let not_found = || CoreError::NotFound(format!("share {id} not found"));
         let share = self.meta.share(id).await?.ok_or_else(not_found)?;
+        // A space's memberships are managed as the space's members, not as shares.
+        if share.space.is_some() {
+            return Err(not_found());
+        }
         if self.may_manage(user, &share).await? {
             return Ok(share);
         }
@@ -228,7 +234,7 @@ impl Core {
         if let Some(path) = path {
             let node = self.stat(&Viewer::Account(user.clone()), path).await?;
             let mut of_node = self.meta.shares_of_nodes(&[node.id]).await?;
-            of_node.retain(|share| share.sharer == user.id || node.owner == user.id);
+            of_node.retain(|share| share.space.is_none() && (share.sharer == user.id || node.owner == user.id));
             shares = of_node;
         }
         let mut views = Vec::with_capacity(shares.len());
@@ -244,6 +250,7 @@ impl Core {
         let mut views = Vec::new();
         for received in self.meta.received_shares(user.id).await? {
             if received.hidden
+                || received.share.space.is_some()
                 || received.share.sharer == user.id
                 || received.share.expires_at.is_some_and(|at| at <= now)
             {
@@ -556,6 +563,9 @@ impl Core {
             tracing::error!(%error, kind = subject_kind, "cannot store a notification");
         }
         if let (Some(mailer), Ok(Some(account))) = (self.mailer.as_ref(), self.meta.user(user).await) {
+            if !account.notify_by_email {
+                return;
+            }
             if let Some(address) = account.email.as_deref().filter(|address| !address.is_empty()) {
                 if let Err(error) = mailer.send(address, subject, message).await {
                     tracing::error!(%error, kind = subject_kind, "cannot send a notification e-mail");

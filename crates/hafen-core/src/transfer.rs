@@ -290,14 +290,7 @@ impl Core {
             Some(limit) => Some((limit - self.quota(user).await?.used + old_size).max(0) as u64),
             None => None,
         };
-        // The organisation's quota covers all its accounts together.
-        let org_allowance = match user.org {
-            Some(org) => match self.meta.org(org).await?.and_then(|org| org.quota) {
-                Some(limit) => Some((limit - self.meta.org_used_bytes(org).await? + old_size).max(0) as u64),
-                None => None,
-            },
-            None => None,
-        };
+        let org_allowance = self.org_room(user, old_size).await?;
         let allowance = match (own_allowance, org_allowance) {
             (Some(own), Some(org)) => Some(own.min(org)),
             (own, org) => own.or(org),
@@ -356,6 +349,17 @@ impl Core {
                 other => other.into(),
             })?;
         Ok(PutOutcome { node, created })
+    }
+
+    /// Bytes the organisation of the tree's owner may still take (its quota covers all its
+    /// accounts and spaces together), counting `freed` bytes a replacement gives back;
+    /// `None` when the organisation has no quota (or the owner none).
+    pub(crate) async fn org_room(&self, owner: &hafen_meta::User, freed: i64) -> CoreResult<Option<u64>> {
+        let Some(org) = owner.org else { return Ok(None) };
+        match self.meta.org(org).await?.and_then(|org| org.quota) {
+            Some(limit) => Ok(Some((limit - self.meta.org_used_bytes(org).await? + freed).max(0) as u64)),
+            None => Ok(None),
+        }
     }
 
     /// Creates an empty file (LOCK on an unmapped URL).

@@ -180,6 +180,11 @@ impl Core {
                 )));
             }
         }
+        // The account's own quota is checked inside the commit; the organisation's here.
+        let old_size = existing.as_ref().map_or(0, |node| node.size);
+        if self.org_room(user, old_size).await?.is_some_and(|room| size as u64 > room) {
+            return Err(CoreError::QuotaExceeded);
+        }
         let now = unix_now();
         let content_hash = block_list_hash(&blocks);
         let commit = FileCommit {

@@ -31,10 +31,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/users/{name}", delete(delete_user))
         .route("/api/v1/guests", axum::routing::post(invite_guest))
         .route("/api/v1/notifications", get(list_notifications))
+        .route("/api/v1/me", get(get_me).patch(update_me))
 }
 
 /// The JSON object of a request body.
-fn body_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, DavError> {
+pub(crate) fn body_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, DavError> {
     let bad = DavError::BadRequest;
     if body.is_empty() {
         return Ok(serde_json::Map::new());
@@ -46,11 +47,11 @@ fn body_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, DavError> 
     }
 }
 
-fn text_field(object: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+pub(crate) fn text_field(object: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
     object.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-fn int_field(object: &serde_json::Map<String, Value>, key: &str) -> Result<Option<i64>, DavError> {
+pub(crate) fn int_field(object: &serde_json::Map<String, Value>, key: &str) -> Result<Option<i64>, DavError> {
     match object.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => {
@@ -59,12 +60,12 @@ fn int_field(object: &serde_json::Map<String, Value>, key: &str) -> Result<Optio
     }
 }
 
-fn bool_field(object: &serde_json::Map<String, Value>, key: &str) -> Option<bool> {
+pub(crate) fn bool_field(object: &serde_json::Map<String, Value>, key: &str) -> Option<bool> {
     object.get(key).and_then(Value::as_bool)
 }
 
 /// Runs an authenticated JSON action and renders its result (`status` on success).
-async fn authenticated<F, Fut>(
+pub(crate) async fn authenticated<F, Fut>(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
@@ -372,6 +373,44 @@ async fn invite_guest(
         let display = text_field(&object, "display_name");
         let invitation = core.invite_guest(&user, &email, display.as_deref()).await?;
         Ok(json!({"name": invitation.guest.name, "mailed": invitation.mailed}))
+    })
+    .await
+}
+
+async fn get_me(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    authenticated(&state, peer, &headers, StatusCode::OK, |user, _| async move { Ok(me_json(&user)) }).await
+}
+
+fn me_json(user: &User) -> Value {
+    let mut value = user_json(user);
+    value["notify_by_email"] = Value::from(user.notify_by_email);
+    value
+}
+
+/// `PATCH /api/v1/me`: the account's own display name, e-mail and notification setting.
+async fn update_me(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    authenticated(&state, peer, &headers, StatusCode::OK, |user, core| async move {
+        let object = body_object(&body)?;
+        let mut user = user;
+        let display_name = text_field(&object, "display_name");
+        let email = object.contains_key("email").then(|| text_field(&object, "email").filter(|e| !e.is_empty()));
+        if display_name.is_some() || email.is_some() {
+            let name = user.name.clone();
+            user = core.update_account(&user, &name, display_name, email, None).await?;
+        }
+        if let Some(enabled) = bool_field(&object, "notify_by_email") {
+            user = core.set_notify_by_email(&user, enabled).await?;
+        }
+        Ok(me_json(&user))
     })
     .await
 }

@@ -12,6 +12,7 @@ mod i18n;
 mod login_flow;
 mod ocs;
 mod public_pages;
+mod spaces_api;
 mod status;
 
 pub use error::{DavError, DavResult};
@@ -55,6 +56,7 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
         .merge(ocs::routes())
         .merge(login_flow::routes())
         .merge(api::routes())
+        .merge(spaces_api::routes())
         .merge(public_pages::routes())
         // WebDAV paths are parsed by hand (per-segment decoding), so they go to the fallback.
         .fallback(dav::handle)

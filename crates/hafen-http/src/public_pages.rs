@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Router;
 use futures_util::StreamExt;
-use hafen_core::{link_session_value, perm, CoreError, PutOptions, TreePath, Viewer};
+use hafen_core::{link_session_value, perm, CoreError, Node, PutOptions, TreePath, Viewer};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
@@ -174,6 +174,13 @@ async fn link_page(
         Ok(listing) => listing.entries,
         Err(error) => return error_page(lang, &error),
     };
+    if !share.hide_download {
+        let key = encode_query(&sub.to_key());
+        body.push_str(&format!(
+            "<p><a class=\"button\" id=\"download-zip\" href=\"/s/{esc_token}/download?path={key}\">{}</a></p>\n",
+            html_escape(t(lang, "link.download_zip"))
+        ));
+    }
     body.push_str(&format!(
         "<table>\n<caption>{}</caption>\n<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">{}</th></tr></thead>\n<tbody>\n",
         html_escape(&sub.to_key()),
@@ -190,7 +197,14 @@ async fn link_page(
             format!("/s/{esc_token}/download?path={key}")
         };
         let name = html_escape(&entry.node.name);
-        let name = if link.is_empty() { name } else { format!("<a href=\"{link}\">{name}</a>") };
+        let mut name = if link.is_empty() { name.clone() } else { format!("<a href=\"{link}\">{name}</a>") };
+        if entry.node.is_dir && !share.hide_download {
+            let label = html_escape(t(lang, "link.download_folder.label")).replace("{name}", &html_escape(&entry.node.name));
+            name.push_str(&format!(
+                " <a class=\"zip\" href=\"/s/{esc_token}/download?path={key}\" aria-label=\"{label}\">{}</a>",
+                html_escape(t(lang, "link.download_folder"))
+            ));
+        }
         body.push_str(&format!("<tr><td>{name}</td><td>{}</td></tr>\n", size_text(lang, entry.node.size)));
     }
     body.push_str("</tbody>\n</table>\n");
@@ -258,7 +272,11 @@ async fn link_download(
     };
     let node = match state.core.stat(&viewer, &path).await {
         Ok(node) if !node.is_dir => node,
-        Ok(_) => return error_page(lang, &CoreError::NotFound("a folder".into())),
+        // A file drop shows its folder but never what is in it.
+        Ok(_) if grant.share.permissions & perm::READ == 0 => {
+            return error_page(lang, &CoreError::NotFound("a folder".into()))
+        }
+        Ok(folder) => return folder_download(&state, lang, &viewer, &path, &folder).await,
         Err(error) => return error_page(lang, &error),
     };
     if let Err(error) = state.core.count_link_download(grant).await {
@@ -280,6 +298,33 @@ async fn link_download(
         response_headers.insert(header::CONTENT_TYPE, value);
     }
     let disposition = format!("attachment; filename*=UTF-8''{}", encode_query(&node.name));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response_headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+/// A folder of a link as one streamed ZIP (`<folder>.zip`), counted as one download. Everything
+/// that can be refused (a file drop, too many entries, the download limit) is refused before
+/// the first byte; afterwards a failure aborts the connection (see `zip_download`).
+async fn folder_download(state: &AppState, lang: Lang, viewer: &Viewer, path: &TreePath, folder: &Node) -> Response {
+    let Some(grant) = viewer.link() else { return error_page(lang, &CoreError::Unauthorized) };
+    let entries = match state.core.folder_files(viewer, path).await {
+        Ok(entries) => entries,
+        Err(CoreError::PayloadTooLarge(reason)) => {
+            tracing::info!(%reason, "ZIP download refused");
+            return message_page(lang, StatusCode::PAYLOAD_TOO_LARGE, "refused.title", "link.zip.too_large");
+        }
+        Err(error) => return error_page(lang, &error),
+    };
+    if let Err(error) = state.core.count_link_download(grant).await {
+        return error_page(lang, &error);
+    }
+    let mut response = Response::new(crate::zip_download::folder_zip(state.core.clone(), entries));
+    let response_headers = response.headers_mut();
+    response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    let name = if folder.name.is_empty() { "download" } else { folder.name.as_str() };
+    let disposition = format!("attachment; filename*=UTF-8''{}", encode_query(&format!("{name}.zip")));
     if let Ok(value) = HeaderValue::from_str(&disposition) {
         response_headers.insert(header::CONTENT_DISPOSITION, value);
     }

@@ -245,6 +245,27 @@ pub trait MetaStore: Send + Sync + 'static {
         Ok(found)
     }
 
+    /// Inserts all shares in one transaction (a space's members added in bulk).
+    async fn create_shares(&self, shares: &[Share]) -> MetaResult<Vec<Share>>;
+    /// The distinct (node, share type) pairs of the shares `sharer` made of these nodes, not
+    /// counting space memberships: the share types of a listing in one query, however many
+    /// recipients a node has.
+    async fn share_types_by(&self, sharer: UserId, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, i64)>>;
+
+    // ---- project spaces ----
+    /// Creates the space, its account (kind `space`, with the space's quota and organisation),
+    /// the account's root and the space's folder, in one transaction.
+    async fn create_space(&self, space: &NewSpace, now: i64) -> MetaResult<Space>;
+    async fn space(&self, id: SpaceId) -> MetaResult<Option<Space>>;
+    async fn space_by_name(&self, name: &str) -> MetaResult<Option<Space>>;
+    async fn list_spaces(&self) -> MetaResult<Vec<Space>>;
+    /// Writes the display name.
+    async fn update_space(&self, space: &Space) -> MetaResult<()>;
+    /// The memberships of the space (shares marked with it), ordered by id.
+    async fn space_members(&self, space: SpaceId) -> MetaResult<Vec<Share>>;
+    /// Creates the accounts (each with its root folder) in one transaction.
+    async fn create_users(&self, users: &[NewUser], now: i64) -> MetaResult<Vec<User>>;
+
     // ---- one-time account links and notifications ----
     async fn insert_account_token(&self, token_hash: &str, token: &AccountToken) -> MetaResult<()>;
     /// Returns and deletes the token (single use).
@@ -260,8 +281,9 @@ pub trait MetaStore: Send + Sync + 'static {
     /// what is left out and the memory it takes).
     async fn export_snapshot(&self) -> MetaResult<Snapshot>;
     /// Writes `snapshot` into this store in one transaction, keeping every id, and makes later
-    /// ids continue above the imported ones. The store must be empty (no account): otherwise
-    /// `Conflict` and nothing is written.
+    /// ids continue above the imported ones. The store must be empty (no account, organisation
+    /// or group): otherwise `Conflict` and nothing is written, as for a snapshot whose rows
+    /// reference rows it does not hold.
     async fn import_snapshot(&self, snapshot: &Snapshot) -> MetaResult<()>;
 }
 

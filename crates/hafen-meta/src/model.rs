@@ -32,6 +32,10 @@ pub struct User {
     /// An invited third party: sees only what is shared with it, cannot share further.
     pub is_guest: bool,
     pub invited_by: Option<UserId>,
+    /// The account holding a project space's data: it never logs in and is never listed.
+    pub is_space: bool,
+    /// Wants notifications by e-mail too (not only in the app).
+    pub notify_by_email: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -46,6 +50,7 @@ pub struct NewUser {
     pub org_admin: bool,
     pub is_guest: bool,
     pub invited_by: Option<UserId>,
+    pub is_space: bool,
 }
 
 /// A file or folder in an owner's tree.
@@ -302,6 +307,8 @@ pub struct Share {
     pub note: String,
     pub hide_download: bool,
     pub created_at: i64,
+    /// Set when the share is a project space's membership (its permissions are the role).
+    pub space: Option<SpaceId>,
 }
 
 /// A share as one recipient sees it: with their own name for it and whether they left it.
@@ -330,4 +337,39 @@ pub struct Notification {
     pub object_type: String,
     pub object_id: String,
     pub created_at: i64,
+}
+
+/// Identifies a project space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SpaceId(pub i64);
+
+/// A folder owned by an organisation or a project group rather than by a person. Its data
+/// lives in the tree of `account` (an account of kind `space`), at `folder`; its members are
+/// shares of that folder marked with the space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Space {
+    pub id: SpaceId,
+    pub name: String,
+    pub display_name: String,
+    pub account: UserId,
+    pub folder: NodeId,
+    pub org: Option<OrgId>,
+    pub group: Option<GroupId>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSpace {
+    pub name: String,
+    pub display_name: String,
+    pub org: Option<OrgId>,
+    pub group: Option<GroupId>,
+    /// Maximum bytes the space may hold; `None` means unlimited.
+    pub quota: Option<i64>,
+}
+
+/// The name of the account holding a space's data. The colon keeps it from ever being a
+/// login name (HTTP Basic splits at the first colon, and account names may not contain one).
+pub fn space_account_name(space: &str) -> String {
+    format!("space:{space}")
 }

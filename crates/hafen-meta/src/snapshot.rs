@@ -1,7 +1,10 @@
 //! A whole metadata store as plain rows, for moving an instance between backends (`hafen store
 //! copy`): [`MetaStore::export_snapshot`] reads every row in one consistent read transaction,
 //! [`MetaStore::import_snapshot`] writes them into an empty store keeping every id (file ids,
-//! ETags and version ids stay what clients already know).
+//! ETags and version ids stay what clients already know). Sharing and tenancy data travel
+//! with it: organisations, groups and their members, shares and public links (with password
+//! hash, expiry and download count), recipients' mount names, one-time account links,
+//! notifications and project spaces.
 //!
 //! Limit: the snapshot is held in memory as a whole: roughly 300–400 bytes per file plus the
 //! inline blocks (at most 32 KiB each), i.e. a few GB for ten million files. Short-lived state
@@ -24,6 +27,14 @@ pub struct Snapshot {
     pub uploads: Vec<UploadSession>,
     pub upload_chunks: Vec<UploadChunkRow>,
     pub upload_chunk_blocks: Vec<UploadChunkBlockRow>,
+    pub organisations: Vec<Organisation>,
+    pub groups: Vec<Group>,
+    pub group_members: Vec<GroupMemberRow>,
+    pub shares: Vec<Share>,
+    pub share_mounts: Vec<ShareMountRow>,
+    pub account_tokens: Vec<AccountTokenRow>,
+    pub notifications: Vec<Notification>,
+    pub spaces: Vec<Space>,
     /// The highest node id ever handed out (deleted nodes included), so that the target never
     /// hands out an id a client may still remember; 0 when none was.
     pub node_id_high_water: i64,
@@ -85,6 +96,30 @@ pub struct UploadChunkBlockRow {
     pub len: i64,
 }
 
+/// A member of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMemberRow {
+    pub group: GroupId,
+    pub user: UserId,
+    pub is_admin: bool,
+}
+
+/// A recipient's own name for a received share and whether they left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareMountRow {
+    pub share: i64,
+    pub user: UserId,
+    pub name: Option<String>,
+    pub hidden: bool,
+}
+
+/// A one-time account link (the token's hash, never the token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountTokenRow {
+    pub token_hash: String,
+    pub token: AccountToken,
+}
+
 impl Snapshot {
     /// Puts every list in a canonical order (by primary key, strings byte-wise), so that
     /// snapshots of the same content compare equal whatever backend produced them.
@@ -107,6 +142,101 @@ impl Snapshot {
         self.upload_chunks.sort_by(|a, b| (a.upload, a.name.as_bytes()).cmp(&(b.upload, b.name.as_bytes())));
         self.upload_chunk_blocks
             .sort_by(|a, b| (a.upload, a.chunk.as_bytes(), a.seq).cmp(&(b.upload, b.chunk.as_bytes(), b.seq)));
+        self.organisations.sort_by_key(|org| org.id.0);
+        self.groups.sort_by_key(|group| group.id.0);
+        self.group_members.sort_by_key(|row| (row.group.0, row.user.0));
+        self.shares.sort_by_key(|share| share.id);
+        self.share_mounts.sort_by_key(|row| (row.share, row.user.0));
+        self.account_tokens.sort_by(|a, b| a.token_hash.as_bytes().cmp(b.token_hash.as_bytes()));
+        self.notifications.sort_by_key(|row| row.id);
+        self.spaces.sort_by_key(|space| space.id.0);
+    }
+
+    /// Checks that every reference of the sharing and tenancy rows (organisation, group, user,
+    /// node, share and space ids) names a row of the snapshot, so that an inconsistent snapshot
+    /// is refused with a clear message before anything is written.
+    pub fn check_references(&self) -> Result<(), crate::MetaError> {
+        let orgs: HashSet<i64> = self.organisations.iter().map(|org| org.id.0).collect();
+        let users: HashSet<i64> = self.users.iter().map(|user| user.id.0).collect();
+        let groups: HashSet<i64> = self.groups.iter().map(|group| group.id.0).collect();
+        let nodes: HashSet<i64> = self.nodes.iter().map(|node| node.id.0).collect();
+        let shares: HashSet<i64> = self.shares.iter().map(|share| share.id).collect();
+        let spaces: HashSet<i64> = self.spaces.iter().map(|space| space.id.0).collect();
+        for user in &self.users {
+            if let Some(org) = user.org {
+                require(orgs.contains(&org.0), || {
+                    format!("account {} belongs to an organisation ({})", user.id.0, org.0)
+                })?;
+            }
+            if let Some(inviter) = user.invited_by {
+                require(users.contains(&inviter.0), || {
+                    format!("account {} was invited by an account ({})", user.id.0, inviter.0)
+                })?;
+            }
+        }
+        for group in &self.groups {
+            if let Some(org) = group.org {
+                require(orgs.contains(&org.0), || {
+                    format!("group {} belongs to an organisation ({})", group.id.0, org.0)
+                })?;
+            }
+        }
+        for row in &self.group_members {
+            require(groups.contains(&row.group.0), || {
+                format!("a member ({}) of a group ({})", row.user.0, row.group.0)
+            })?;
+            require(users.contains(&row.user.0), || format!("group {} has a member ({})", row.group.0, row.user.0))?;
+        }
+        for share in &self.shares {
+            let id = share.id;
+            require(users.contains(&share.sharer.0), || format!("share {id} has a sharer ({})", share.sharer.0))?;
+            require(nodes.contains(&share.node.0), || format!("share {id} shares a node ({})", share.node.0))?;
+            match share.recipient {
+                ShareRecipient::User(user) => {
+                    require(users.contains(&user.0), || format!("share {id} is for an account ({})", user.0))?
+                }
+                ShareRecipient::Group(group) => {
+                    require(groups.contains(&group.0), || format!("share {id} is for a group ({})", group.0))?
+                }
+                ShareRecipient::Org(org) => {
+                    require(orgs.contains(&org.0), || format!("share {id} is for an organisation ({})", org.0))?
+                }
+                ShareRecipient::Link => {}
+            }
+            if let Some(space) = share.space {
+                require(spaces.contains(&space.0), || format!("share {id} is a membership of a space ({})", space.0))?;
+            }
+        }
+        for row in &self.share_mounts {
+            require(shares.contains(&row.share), || {
+                format!("a mount of account {} names a share ({})", row.user.0, row.share)
+            })?;
+            require(users.contains(&row.user.0), || {
+                format!("a mount of share {} names an account ({})", row.share, row.user.0)
+            })?;
+        }
+        for row in &self.account_tokens {
+            require(users.contains(&row.token.user.0), || {
+                format!("an account link is for an account ({})", row.token.user.0)
+            })?;
+        }
+        for row in &self.notifications {
+            require(users.contains(&row.user.0), || {
+                format!("notification {} is for an account ({})", row.id, row.user.0)
+            })?;
+        }
+        for space in &self.spaces {
+            let id = space.id.0;
+            require(users.contains(&space.account.0), || format!("space {id} has an account ({})", space.account.0))?;
+            require(nodes.contains(&space.folder.0), || format!("space {id} has a folder ({})", space.folder.0))?;
+            if let Some(org) = space.org {
+                require(orgs.contains(&org.0), || format!("space {id} belongs to an organisation ({})", org.0))?;
+            }
+            if let Some(group) = space.group {
+                require(groups.contains(&group.0), || format!("space {id} belongs to a group ({})", group.0))?;
+            }
+        }
+        Ok(())
     }
 
     /// The nodes ordered so that every parent comes before its children (by depth, then id).
@@ -172,6 +302,15 @@ impl Snapshot {
     }
 }
 
+/// `Ok` when `found`, else a `Conflict` saying that `what` (described lazily) is missing.
+fn require(found: bool, what: impl FnOnce() -> String) -> Result<(), crate::MetaError> {
+    if found {
+        Ok(())
+    } else {
+        Err(crate::MetaError::Conflict(format!("{} that is not in the snapshot", what())))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +344,75 @@ mod tests {
         assert!(orphan.nodes_parents_first().is_err());
         let cycle = Snapshot { nodes: vec![node(1, Some(2)), node(2, Some(1))], ..Snapshot::default() };
         assert!(cycle.nodes_parents_first().is_err());
+    }
+
+    #[test]
+    fn references_must_name_rows_of_the_snapshot() {
+        let user = User {
+            id: UserId(1),
+            name: "alice".into(),
+            display_name: "Alice".into(),
+            email: None,
+            password_hash: String::new(),
+            quota: None,
+            is_admin: false,
+            created_at: 0,
+            last_failed_login: None,
+            org: Some(OrgId(3)),
+            org_admin: true,
+            is_guest: false,
+            invited_by: None,
+            is_space: false,
+            notify_by_email: true,
+        };
+        let org = Organisation {
+            id: OrgId(3),
+            name: "org".into(),
+            display_name: "Org".into(),
+            quota: None,
+            link_password_required: false,
+            link_max_expiry_days: None,
+            created_at: 0,
+        };
+        let share = Share {
+            id: 7,
+            sharer: UserId(1),
+            node: NodeId(1),
+            recipient: ShareRecipient::Org(OrgId(3)),
+            permissions: 1,
+            token: None,
+            password_hash: None,
+            expires_at: None,
+            download_limit: None,
+            download_count: 0,
+            label: String::new(),
+            note: String::new(),
+            hide_download: false,
+            created_at: 0,
+            space: None,
+        };
+        let complete = Snapshot {
+            users: vec![user],
+            organisations: vec![org],
+            nodes: vec![node(1, None)],
+            shares: vec![share],
+            share_mounts: vec![ShareMountRow { share: 7, user: UserId(1), name: Some("x".into()), hidden: false }],
+            ..Snapshot::default()
+        };
+        complete.check_references().unwrap();
+        let broken = |change: &dyn Fn(&mut Snapshot)| {
+            let mut snapshot = complete.clone();
+            change(&mut snapshot);
+            assert!(matches!(snapshot.check_references(), Err(crate::MetaError::Conflict(_))), "{snapshot:?}");
+        };
+        broken(&|snapshot| snapshot.organisations.clear());
+        broken(&|snapshot| snapshot.users[0].invited_by = Some(UserId(2)));
+        broken(&|snapshot| snapshot.shares[0].recipient = ShareRecipient::Group(GroupId(4)));
+        broken(&|snapshot| snapshot.shares[0].space = Some(SpaceId(5)));
+        broken(&|snapshot| snapshot.share_mounts[0].share = 8);
+        broken(&|snapshot| {
+            snapshot.group_members.push(GroupMemberRow { group: GroupId(4), user: UserId(1), is_admin: false })
+        });
     }
 
     #[test]

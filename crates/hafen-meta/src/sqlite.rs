@@ -29,6 +29,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "inline_blocks", include_str!("../migrations/sqlite/0003_inline_blocks.sql")),
     (4, "login_failures", include_str!("../migrations/sqlite/0004_login_failures.sql")),
     (5, "sharing", include_str!("../migrations/sqlite/0005_sharing.sql")),
+    (6, "spaces", include_str!("../migrations/sqlite/0006_spaces.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -76,7 +77,7 @@ fn qualified_node_columns(table: &str) -> String {
 }
 
 const USER_COLUMNS: &str =
-    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by";
+    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by, notify_by_email";
 
 fn node_from_row(row: &SqliteRow) -> Result<Node, sqlx::Error> {
     Ok(Node {
@@ -109,6 +110,8 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
         org_admin: row.try_get::<i64, _>("org_admin")? != 0,
         is_guest: row.try_get::<String, _>("kind")? == "guest",
         invited_by: row.try_get::<Option<i64>, _>("invited_by")?.map(UserId),
+        is_space: row.try_get::<String, _>("kind")? == "space",
+        notify_by_email: row.try_get::<i64, _>("notify_by_email")? != 0,
     })
 }
 
@@ -139,7 +142,8 @@ fn group_from_row(row: &SqliteRow) -> Result<Group, sqlx::Error> {
 }
 
 const SHARE_COLUMNS: &str = "id, sharer_id, node_id, share_type, recipient_user, recipient_group, recipient_org, \
-     permissions, token, password_hash, expires_at, download_limit, download_count, label, note, hide_download, created_at";
+     permissions, token, password_hash, expires_at, download_limit, download_count, label, note, hide_download, created_at, \
+     space_id";
 
 fn share_from_row(row: &SqliteRow) -> Result<Share, sqlx::Error> {
     let share_type: i64 = row.try_get("share_type")?;
@@ -164,7 +168,93 @@ fn share_from_row(row: &SqliteRow) -> Result<Share, sqlx::Error> {
         note: row.try_get("note")?,
         hide_download: row.try_get::<i64, _>("hide_download")? != 0,
         created_at: row.try_get("created_at")?,
+        space: row.try_get::<Option<i64>, _>("space_id")?.map(SpaceId),
     })
+}
+
+const SPACE_COLUMNS: &str = "id, name, display_name, account_id, folder_id, org_id, group_id, created_at";
+
+fn space_from_row(row: &SqliteRow) -> Result<Space, sqlx::Error> {
+    Ok(Space {
+        id: SpaceId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        display_name: row.try_get("display_name")?,
+        account: UserId(row.try_get("account_id")?),
+        folder: NodeId(row.try_get("folder_id")?),
+        org: row.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+        group: row.try_get::<Option<i64>, _>("group_id")?.map(GroupId),
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Inserts an account and its root folder inside `tx`.
+async fn insert_user(tx: &mut Tx, new_user: &NewUser, now: i64) -> MetaResult<User> {
+    let kind = if new_user.is_space {
+        "space"
+    } else if new_user.is_guest {
+        "guest"
+    } else {
+        "user"
+    };
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO users (name, display_name, email, password_hash, quota, is_admin, created_at, org_id, org_admin, kind, invited_by) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
+    ))
+    .bind(&new_user.name)
+    .bind(&new_user.display_name)
+    .bind(&new_user.email)
+    .bind(&new_user.password_hash)
+    .bind(new_user.quota)
+    .bind(i64::from(new_user.is_admin))
+    .bind(now)
+    .bind(new_user.org.map(|org| org.0))
+    .bind(i64::from(new_user.org_admin))
+    .bind(kind)
+    .bind(new_user.invited_by.map(|user| user.0))
+    .fetch_one(&mut **tx)
+    .await;
+    let user = match inserted {
+        Ok(row) => user_from_row(&row)?,
+        Err(error) if is_unique_violation(&error) => return Err(MetaError::AlreadyExists(new_user.name.clone())),
+        Err(error) => return Err(error.into()),
+    };
+    sqlx::query("INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) VALUES (?, NULL, '', 1, 0, ?, ?, ?)")
+        .bind(user.id.0)
+        .bind(now)
+        .bind(now)
+        .bind(new_etag())
+        .execute(&mut **tx)
+        .await?;
+    Ok(user)
+}
+
+/// Inserts a share inside `tx`.
+async fn insert_share(tx: &mut Tx, share: &Share) -> MetaResult<Share> {
+    let (user, group, org) = recipient_columns(&share.recipient);
+    let row = sqlx::query(&format!(
+        "INSERT INTO shares (sharer_id, node_id, share_type, recipient_user, recipient_group, recipient_org, permissions, \
+         token, password_hash, expires_at, download_limit, label, note, hide_download, created_at, space_id) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {SHARE_COLUMNS}"
+    ))
+    .bind(share.sharer.0)
+    .bind(share.node.0)
+    .bind(share.recipient.share_type())
+    .bind(user)
+    .bind(group)
+    .bind(org)
+    .bind(share.permissions)
+    .bind(&share.token)
+    .bind(&share.password_hash)
+    .bind(share.expires_at)
+    .bind(share.download_limit)
+    .bind(&share.label)
+    .bind(&share.note)
+    .bind(i64::from(share.hide_download))
+    .bind(share.created_at)
+    .bind(share.space.map(|space| space.0))
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(share_from_row(&row)?)
 }
 
 /// The recipient columns of a share: (user, group, organisation).
@@ -615,41 +705,23 @@ impl MetaStore for SqliteStore {
 
     async fn create_user(&self, new_user: &NewUser, now: i64) -> MetaResult<User> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(&format!(
-            "INSERT INTO users (name, display_name, email, password_hash, quota, is_admin, created_at, org_id, org_admin, kind, invited_by) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {USER_COLUMNS}"
-        ))
-        .bind(&new_user.name)
-        .bind(&new_user.display_name)
-        .bind(&new_user.email)
-        .bind(&new_user.password_hash)
-        .bind(new_user.quota)
-        .bind(i64::from(new_user.is_admin))
-        .bind(now)
-        .bind(new_user.org.map(|org| org.0))
-        .bind(i64::from(new_user.org_admin))
-        .bind(if new_user.is_guest { "guest" } else { "user" })
-        .bind(new_user.invited_by.map(|user| user.0))
-        .fetch_one(&mut *tx)
-        .await;
-        let user = match inserted {
-            Ok(row) => user_from_row(&row)?,
-            Err(error) if is_unique_violation(&error) => return Err(MetaError::AlreadyExists(new_user.name.clone())),
-            Err(error) => return Err(error.into()),
-        };
-        sqlx::query("INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) VALUES (?, NULL, '', 1, 0, ?, ?, ?)")
-            .bind(user.id.0)
-            .bind(now)
-            .bind(now)
-            .bind(new_etag())
-            .execute(&mut *tx)
-            .await?;
+        let user = insert_user(&mut tx, new_user, now).await?;
         tx.commit().await?;
         Ok(user)
     }
 
+    async fn create_users(&self, users: &[NewUser], now: i64) -> MetaResult<Vec<User>> {
+        let mut tx = self.begin().await?;
+        let mut created = Vec::with_capacity(users.len());
+        for new_user in users {
+            created.push(insert_user(&mut tx, new_user, now).await?);
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
     async fn user_by_name(&self, name: &str) -> MetaResult<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ?"))
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ? AND kind <> 'space'"))
             .bind(name)
             .fetch_optional(&self.read)
             .await?;
@@ -657,8 +729,9 @@ impl MetaStore for SqliteStore {
     }
 
     async fn list_users(&self) -> MetaResult<Vec<User>> {
-        let rows =
-            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY name")).fetch_all(&self.read).await?;
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE kind <> 'space' ORDER BY name"))
+            .fetch_all(&self.read)
+            .await?;
         Ok(rows.iter().map(user_from_row).collect::<Result<_, _>>()?)
     }
 
@@ -1478,7 +1551,8 @@ impl MetaStore for SqliteStore {
 
     async fn update_user(&self, user: &User) -> MetaResult<()> {
         sqlx::query(
-            "UPDATE users SET display_name = ?, email = ?, quota = ?, is_admin = ?, org_id = ?, org_admin = ? WHERE id = ?",
+            "UPDATE users SET display_name = ?, email = ?, quota = ?, is_admin = ?, org_id = ?, org_admin = ?, \
+             notify_by_email = ? WHERE id = ?",
         )
         .bind(&user.display_name)
         .bind(&user.email)
@@ -1486,6 +1560,7 @@ impl MetaStore for SqliteStore {
         .bind(i64::from(user.is_admin))
         .bind(user.org.map(|org| org.0))
         .bind(i64::from(user.org_admin))
+        .bind(i64::from(user.notify_by_email))
         .bind(user.id.0)
         .execute(&self.write)
         .await?;
@@ -1592,30 +1667,133 @@ impl MetaStore for SqliteStore {
     }
 
     async fn create_share(&self, share: &Share) -> MetaResult<Share> {
-        let (user, group, org) = recipient_columns(&share.recipient);
-        let row = sqlx::query(&format!(
-            "INSERT INTO shares (sharer_id, node_id, share_type, recipient_user, recipient_group, recipient_org, permissions, \
-             token, password_hash, expires_at, download_limit, label, note, hide_download, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {SHARE_COLUMNS}"
-        ))
-        .bind(share.sharer.0)
-        .bind(share.node.0)
-        .bind(share.recipient.share_type())
-        .bind(user)
-        .bind(group)
-        .bind(org)
-        .bind(share.permissions)
-        .bind(&share.token)
-        .bind(&share.password_hash)
-        .bind(share.expires_at)
-        .bind(share.download_limit)
-        .bind(&share.label)
-        .bind(&share.note)
-        .bind(i64::from(share.hide_download))
-        .bind(share.created_at)
-        .fetch_one(&self.write)
+        let mut tx = self.begin().await?;
+        let stored = insert_share(&mut tx, share).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn create_shares(&self, shares: &[Share]) -> MetaResult<Vec<Share>> {
+        let mut tx = self.begin().await?;
+        let mut stored = Vec::with_capacity(shares.len());
+        for share in shares {
+            stored.push(insert_share(&mut tx, share).await?);
+        }
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn share_types_by(&self, sharer: UserId, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, i64)>> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&nodes.iter().map(|node| node.0).collect::<Vec<_>>())
+            .map_err(|error| MetaError::Commit(error.to_string()))?;
+        let rows = sqlx::query(
+            "SELECT DISTINCT node_id, share_type FROM shares WHERE sharer_id = ? AND space_id IS NULL \
+             AND node_id IN (SELECT value FROM json_each(?)) ORDER BY node_id, share_type",
+        )
+        .bind(sharer.0)
+        .bind(ids)
+        .fetch_all(&self.read)
         .await?;
-        Ok(share_from_row(&row)?)
+        rows.iter()
+            .map(|row| Ok((NodeId(row.try_get("node_id")?), row.try_get("share_type")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(MetaError::from)
+    }
+
+    async fn create_space(&self, space: &NewSpace, now: i64) -> MetaResult<Space> {
+        let mut tx = self.begin().await?;
+        let account = NewUser {
+            name: space_account_name(&space.name),
+            display_name: space.display_name.clone(),
+            // Not a PHC string: no password ever verifies against it.
+            password_hash: "!".into(),
+            quota: space.quota,
+            org: space.org,
+            is_space: true,
+            ..NewUser::default()
+        };
+        let account = match insert_user(&mut tx, &account, now).await {
+            Err(MetaError::AlreadyExists(_)) => return Err(MetaError::AlreadyExists(space.name.clone())),
+            other => other?,
+        };
+        let root: i64 = sqlx::query_scalar("SELECT id FROM nodes WHERE owner_id = ? AND parent_id IS NULL")
+            .bind(account.id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        let folder: i64 = sqlx::query_scalar(
+            "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) \
+             VALUES (?, ?, ?, 1, 0, ?, ?, ?) RETURNING id",
+        )
+        .bind(account.id.0)
+        .bind(root)
+        .bind(&space.display_name)
+        .bind(now)
+        .bind(now)
+        .bind(new_etag())
+        .fetch_one(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO spaces (name, display_name, account_id, folder_id, org_id, group_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {SPACE_COLUMNS}"
+        ))
+        .bind(&space.name)
+        .bind(&space.display_name)
+        .bind(account.id.0)
+        .bind(folder)
+        .bind(space.org.map(|org| org.0))
+        .bind(space.group.map(|group| group.0))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        let stored = match inserted {
+            Ok(row) => space_from_row(&row)?,
+            Err(error) if is_unique_violation(&error) => return Err(MetaError::AlreadyExists(space.name.clone())),
+            Err(error) => return Err(error.into()),
+        };
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn space(&self, id: SpaceId) -> MetaResult<Option<Space>> {
+        let row = sqlx::query(&format!("SELECT {SPACE_COLUMNS} FROM spaces WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(space_from_row).transpose()?)
+    }
+
+    async fn space_by_name(&self, name: &str) -> MetaResult<Option<Space>> {
+        let row = sqlx::query(&format!("SELECT {SPACE_COLUMNS} FROM spaces WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(space_from_row).transpose()?)
+    }
+
+    async fn list_spaces(&self) -> MetaResult<Vec<Space>> {
+        let rows =
+            sqlx::query(&format!("SELECT {SPACE_COLUMNS} FROM spaces ORDER BY name")).fetch_all(&self.read).await?;
+        Ok(rows.iter().map(space_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn update_space(&self, space: &Space) -> MetaResult<()> {
+        sqlx::query("UPDATE spaces SET display_name = ? WHERE id = ?")
+            .bind(&space.display_name)
+            .bind(space.id.0)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    async fn space_members(&self, space: SpaceId) -> MetaResult<Vec<Share>> {
+        let rows = sqlx::query(&format!("SELECT {SHARE_COLUMNS} FROM shares WHERE space_id = ? ORDER BY id"))
+            .bind(space.0)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(share_from_row).collect::<Result<_, _>>()?)
     }
 
     async fn share(&self, id: i64) -> MetaResult<Option<Share>> {
@@ -1901,6 +2079,53 @@ impl MetaStore for SqliteStore {
                 len: row.try_get("len")?,
             });
         }
+        for row in sqlx::query(&format!("SELECT {ORG_COLUMNS} FROM organisations")).fetch_all(&mut *tx).await? {
+            snapshot.organisations.push(org_from_row(&row)?);
+        }
+        for row in sqlx::query(&format!("SELECT {GROUP_COLUMNS} FROM user_groups")).fetch_all(&mut *tx).await? {
+            snapshot.groups.push(group_from_row(&row)?);
+        }
+        for row in sqlx::query("SELECT group_id, user_id, is_admin FROM group_members").fetch_all(&mut *tx).await? {
+            snapshot.group_members.push(GroupMemberRow {
+                group: GroupId(row.try_get("group_id")?),
+                user: UserId(row.try_get("user_id")?),
+                is_admin: row.try_get::<i64, _>("is_admin")? != 0,
+            });
+        }
+        for row in sqlx::query(&format!("SELECT {SHARE_COLUMNS} FROM shares")).fetch_all(&mut *tx).await? {
+            snapshot.shares.push(share_from_row(&row)?);
+        }
+        for row in sqlx::query("SELECT share_id, user_id, name, hidden FROM share_mounts").fetch_all(&mut *tx).await? {
+            snapshot.share_mounts.push(ShareMountRow {
+                share: row.try_get("share_id")?,
+                user: UserId(row.try_get("user_id")?),
+                name: row.try_get("name")?,
+                hidden: row.try_get::<i64, _>("hidden")? != 0,
+            });
+        }
+        for row in sqlx::query("SELECT token_hash, user_id, purpose, expires_at FROM account_tokens")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            snapshot.account_tokens.push(AccountTokenRow {
+                token_hash: row.try_get("token_hash")?,
+                token: AccountToken {
+                    user: UserId(row.try_get("user_id")?),
+                    purpose: row.try_get("purpose")?,
+                    expires_at: row.try_get("expires_at")?,
+                },
+            });
+        }
+        for row in
+            sqlx::query("SELECT id, user_id, subject, message, object_type, object_id, created_at FROM notifications")
+                .fetch_all(&mut *tx)
+                .await?
+        {
+            snapshot.notifications.push(notification_from_row(&row)?);
+        }
+        for row in sqlx::query(&format!("SELECT {SPACE_COLUMNS} FROM spaces")).fetch_all(&mut *tx).await? {
+            snapshot.spaces.push(space_from_row(&row)?);
+        }
         // AUTOINCREMENT keeps the highest id ever used here, deleted rows included.
         snapshot.node_id_high_water =
             sqlx::query_scalar("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'nodes'), 0)")
@@ -1913,28 +2138,85 @@ impl MetaStore for SqliteStore {
 
     async fn import_snapshot(&self, snapshot: &Snapshot) -> MetaResult<()> {
         let nodes = snapshot.nodes_parents_first()?;
+        snapshot.check_references()?;
         let mut tx = self.begin().await?;
         let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&mut *tx).await?;
         let node_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM nodes").fetch_one(&mut *tx).await?;
-        if users + node_count > 0 {
+        let tenancy: i64 =
+            sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM organisations) + (SELECT COUNT(*) FROM user_groups)")
+                .fetch_one(&mut *tx)
+                .await?;
+        if users + node_count + tenancy > 0 {
             return Err(MetaError::Conflict(format!(
-                "the target metadata store is not empty ({users} accounts, {node_count} files and folders)"
+                "the target metadata store is not empty ({users} accounts, {node_count} files and folders, \
+                 {tenancy} organisations and groups)"
             )));
         }
+        // Foreign-key order: organisations, accounts (inviters set once all accounts exist),
+        // groups and members, the file tree, then spaces and the shares that reference them.
+        for org in &snapshot.organisations {
+            sqlx::query(&format!("INSERT INTO organisations ({ORG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"))
+                .bind(org.id.0)
+                .bind(&org.name)
+                .bind(&org.display_name)
+                .bind(org.quota)
+                .bind(org.link_password_required)
+                .bind(org.link_max_expiry_days)
+                .bind(org.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
         for user in &snapshot.users {
+            let kind = if user.is_space {
+                "space"
+            } else if user.is_guest {
+                "guest"
+            } else {
+                "user"
+            };
             sqlx::query(
-                "INSERT INTO users (id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO users (id, name, display_name, email, password_hash, quota, is_admin, created_at, \
+                 last_failed_login, org_id, org_admin, kind, notify_by_email) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
+            .bind(user.id.0)
+            .bind(&user.name)
+            .bind(&user.display_name)
+            .bind(&user.email)
+            .bind(&user.password_hash)
+            .bind(user.quota)
+            .bind(user.is_admin)
+            .bind(user.created_at)
+            .bind(user.last_failed_login)
+            .bind(user.org.map(|org| org.0))
+            .bind(user.org_admin)
+            .bind(kind)
+            .bind(user.notify_by_email)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for user in snapshot.users.iter().filter(|user| user.invited_by.is_some()) {
+            sqlx::query("UPDATE users SET invited_by = ? WHERE id = ?")
+                .bind(user.invited_by.map(|inviter| inviter.0))
                 .bind(user.id.0)
-                .bind(&user.name)
-                .bind(&user.display_name)
-                .bind(&user.email)
-                .bind(&user.password_hash)
-                .bind(user.quota)
-                .bind(user.is_admin)
-                .bind(user.created_at)
-                .bind(user.last_failed_login)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for group in &snapshot.groups {
+            sqlx::query(&format!("INSERT INTO user_groups ({GROUP_COLUMNS}) VALUES (?, ?, ?, ?, ?)"))
+                .bind(group.id.0)
+                .bind(&group.name)
+                .bind(&group.display_name)
+                .bind(group.org.map(|org| org.0))
+                .bind(group.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.group_members {
+            sqlx::query("INSERT INTO group_members (group_id, user_id, is_admin) VALUES (?, ?, ?)")
+                .bind(row.group.0)
+                .bind(row.user.0)
+                .bind(row.is_admin)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -2052,8 +2334,81 @@ impl MetaStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        // Explicit ids already raised `sqlite_sequence` to the largest imported id; ids of nodes
-        // deleted in the source must not come back either.
+        for space in &snapshot.spaces {
+            sqlx::query(&format!("INSERT INTO spaces ({SPACE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"))
+                .bind(space.id.0)
+                .bind(&space.name)
+                .bind(&space.display_name)
+                .bind(space.account.0)
+                .bind(space.folder.0)
+                .bind(space.org.map(|org| org.0))
+                .bind(space.group.map(|group| group.0))
+                .bind(space.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for share in &snapshot.shares {
+            let (user, group, org) = recipient_columns(&share.recipient);
+            sqlx::query(&format!(
+                "INSERT INTO shares ({SHARE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            ))
+            .bind(share.id)
+            .bind(share.sharer.0)
+            .bind(share.node.0)
+            .bind(share.recipient.share_type())
+            .bind(user)
+            .bind(group)
+            .bind(org)
+            .bind(share.permissions)
+            .bind(&share.token)
+            .bind(&share.password_hash)
+            .bind(share.expires_at)
+            .bind(share.download_limit)
+            .bind(share.download_count)
+            .bind(&share.label)
+            .bind(&share.note)
+            .bind(share.hide_download)
+            .bind(share.created_at)
+            .bind(share.space.map(|space| space.0))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for row in &snapshot.share_mounts {
+            sqlx::query("INSERT INTO share_mounts (share_id, user_id, name, hidden) VALUES (?, ?, ?, ?)")
+                .bind(row.share)
+                .bind(row.user.0)
+                .bind(&row.name)
+                .bind(row.hidden)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.account_tokens {
+            sqlx::query("INSERT INTO account_tokens (token_hash, user_id, purpose, expires_at) VALUES (?, ?, ?, ?)")
+                .bind(&row.token_hash)
+                .bind(row.token.user.0)
+                .bind(&row.token.purpose)
+                .bind(row.token.expires_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.notifications {
+            sqlx::query(
+                "INSERT INTO notifications (id, user_id, subject, message, object_type, object_id, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(row.id)
+            .bind(row.user.0)
+            .bind(&row.subject)
+            .bind(&row.message)
+            .bind(&row.object_type)
+            .bind(&row.object_id)
+            .bind(row.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Explicit ids already raised `sqlite_sequence` to the largest imported id (nodes and
+        // shares use AUTOINCREMENT; the other tables' rowids continue above their largest); ids
+        // of nodes deleted in the source must not come back either.
         let raised = sqlx::query("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'nodes'")
             .bind(snapshot.node_id_high_water)
             .execute(&mut *tx)

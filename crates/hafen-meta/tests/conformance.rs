@@ -84,7 +84,7 @@ conformance! {
         move_nodes, copy_nodes, delete_subtree, node_ids_not_reused, dead_props, locks,
         referenced_blocks, uploads, login_flows, inline_blocks, login_throttling, organisations,
         org_members_and_usage, groups, shares, received_shares, link_download_limit, node_chain,
-        account_tokens, notifications, copy_into_other_owner;
+        account_tokens, notifications, copy_into_other_owner, spaces, bulk_users;
     two: concurrent_commits_same_path, concurrent_create_folder, concurrent_commits_if_match,
         concurrent_commits_many_paths,
 }
@@ -941,6 +941,7 @@ fn share_of(sharer: UserId, node: NodeId, recipient: ShareRecipient) -> Share {
         note: String::new(),
         hide_download: false,
         created_at: NOW,
+        space: None,
     }
 }
 
@@ -1575,4 +1576,95 @@ async fn unknown_scheme_is_rejected() {
         Err(error) => panic!("unexpected error {error}"),
         Ok(_) => panic!("mysql:// must be rejected"),
     }
+}
+
+async fn spaces(store: Store) {
+    let org = store
+        .create_org(&Organisation {
+            id: OrgId(0),
+            name: "stk".into(),
+            display_name: "Staatskanzlei".into(),
+            quota: None,
+            link_password_required: false,
+            link_max_expiry_days: None,
+            created_at: NOW,
+        })
+        .await
+        .unwrap();
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let new = NewSpace {
+        name: "haushalt".into(),
+        display_name: "Haushalt 2027".into(),
+        org: Some(org.id),
+        group: None,
+        quota: Some(1000),
+    };
+    let space = store.create_space(&new, NOW).await.unwrap();
+    assert_eq!(
+        store.create_space(&new, NOW).await.unwrap_err().to_string(),
+        MetaError::AlreadyExists("haushalt".into()).to_string()
+    );
+    assert_eq!(store.space(space.id).await.unwrap().as_ref(), Some(&space));
+    assert_eq!(store.space_by_name("haushalt").await.unwrap().as_ref(), Some(&space));
+    assert_eq!(store.list_spaces().await.unwrap(), vec![space.clone()]);
+    // The space's account holds the folder, has the quota and organisation, and is neither
+    // listed nor found by name (so nobody can log in as it).
+    let account = store.user(space.account).await.unwrap().unwrap();
+    assert!(account.is_space && !account.is_guest);
+    assert_eq!((account.quota, account.org), (Some(1000), Some(org.id)));
+    assert!(store.list_users().await.unwrap().iter().all(|user| !user.is_space));
+    assert!(store.user_by_name(&account.name).await.unwrap().is_none());
+    let folder = store.node(space.folder).await.unwrap().unwrap();
+    assert_eq!((folder.name.as_str(), folder.owner, folder.is_dir), ("Haushalt 2027", space.account, true));
+
+    // Members in bulk; their shares carry the space; share types of a listing ignore them.
+    let members: Vec<Share> = [alice.id, bob.id]
+        .iter()
+        .map(|member| Share {
+            space: Some(space.id),
+            permissions: 15,
+            ..share_of(space.account, space.folder, ShareRecipient::User(*member))
+        })
+        .collect();
+    let stored = store.create_shares(&members).await.unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(store.space_members(space.id).await.unwrap(), stored);
+    let received = store.received_shares(bob.id).await.unwrap();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].share.space, Some(space.id));
+    assert!(store.share_types_by(space.account, &[space.folder]).await.unwrap().is_empty());
+    let link = store.create_share(&link_of(space.account, space.folder, "tok")).await.unwrap();
+    store.create_share(&link_of(space.account, space.folder, "tok2")).await.unwrap();
+    assert_eq!(store.share_types_by(space.account, &[space.folder]).await.unwrap(), vec![(space.folder, 3)]);
+    assert_eq!(link.space, None);
+
+    let renamed = Space { display_name: "Haushalt 2028".into(), ..space.clone() };
+    store.update_space(&renamed).await.unwrap();
+    assert_eq!(store.space(space.id).await.unwrap().unwrap().display_name, "Haushalt 2028");
+
+    // Deleting the account removes the space, its tree and its memberships; members stay.
+    store.delete_user(space.account).await.unwrap();
+    assert!(store.space(space.id).await.unwrap().is_none());
+    assert!(store.node(space.folder).await.unwrap().is_none());
+    assert!(store.received_shares(bob.id).await.unwrap().is_empty());
+    assert!(store.user(bob.id).await.unwrap().is_some());
+}
+
+async fn bulk_users(store: Store) {
+    let users: Vec<NewUser> = (0..50).map(|n| new_user(&format!("user{n:02}"))).collect();
+    let created = store.create_users(&users, NOW).await.unwrap();
+    assert_eq!(created.len(), 50);
+    for user in &created {
+        assert_eq!(store.root(user.id).await.unwrap().owner, user.id);
+        assert!(user.notify_by_email);
+    }
+    // One taken name fails the whole batch.
+    let clash = vec![new_user("fresh"), new_user("user07")];
+    assert!(matches!(store.create_users(&clash, NOW).await, Err(MetaError::AlreadyExists(_))));
+    assert!(store.user_by_name("fresh").await.unwrap().is_none());
+    let mut changed = created[0].clone();
+    changed.notify_by_email = false;
+    store.update_user(&changed).await.unwrap();
+    assert!(!store.user(changed.id).await.unwrap().unwrap().notify_by_email);
 }

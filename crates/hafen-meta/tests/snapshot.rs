@@ -1,8 +1,9 @@
 //! Whole-store export and import (`export_snapshot` / `import_snapshot`) between every pair of
 //! backends: the imported store exports exactly the same rows (ids, ETags, versions, blocks,
-//! inline data, dead properties, locks, upload sessions), reads back through the API, refuses
-//! a second import, and hands out fresh ids above the imported ones (node ids also above ids
-//! of nodes deleted in the source).
+//! inline data, dead properties, locks, upload sessions, and the sharing and tenancy data:
+//! organisations, groups, guests, shares and links, mounts, account links, notifications,
+//! spaces), reads back through the API, refuses a second import, and hands out fresh ids above
+//! the imported ones (node ids also above ids of nodes deleted in the source).
 
 mod support;
 
@@ -92,11 +93,180 @@ async fn fill(store: &Store) -> NodeId {
     gone.id
 }
 
+/// A share of `node` by `sharer` with read permission and nothing else set.
+fn share_of(sharer: UserId, node: NodeId, recipient: ShareRecipient) -> Share {
+    Share {
+        id: 0,
+        sharer,
+        node,
+        recipient,
+        permissions: 1,
+        token: None,
+        password_hash: None,
+        expires_at: None,
+        download_limit: None,
+        download_count: 0,
+        label: String::new(),
+        note: String::new(),
+        hide_download: false,
+        created_at: NOW,
+        space: None,
+    }
+}
+
+fn org(name: &str) -> Organisation {
+    Organisation {
+        id: OrgId(0),
+        name: name.into(),
+        display_name: format!("{name} display"),
+        quota: None,
+        link_password_required: false,
+        link_max_expiry_days: None,
+        created_at: NOW,
+    }
+}
+
+fn group(name: &str, org: Option<OrgId>) -> Group {
+    Group { id: GroupId(0), name: name.into(), display_name: format!("{name} display"), org, created_at: NOW }
+}
+
+/// What `fill_sharing` created, for checks after the copy.
+struct Sharing {
+    carol: User,
+    dave: User,
+    guest: User,
+    org: Organisation,
+    to_dave: Share,
+    link: Share,
+    space: Space,
+    member: Share,
+}
+
+/// Fills `store` with one of every sharing and tenancy row: an organisation with a link policy
+/// and quota, its admin, a member and a guest the admin invited, an organisation group and a
+/// project group (with a group admin), user, group and organisation shares, a public link with
+/// password, expiry and downloads counted, a renamed and hidden mount, an account link, a
+/// notification, and a project space with a member.
+async fn fill_sharing(store: &Store) -> Sharing {
+    let org = store
+        .create_org(&Organisation {
+            quota: Some(1 << 42),
+            link_password_required: true,
+            link_max_expiry_days: Some(30),
+            ..org("ministry")
+        })
+        .await
+        .unwrap();
+    let carol = store
+        .create_user(&NewUser { org: Some(org.id), org_admin: true, ..support::new_user("carol") }, NOW)
+        .await
+        .unwrap();
+    let dave = store.create_user(&NewUser { org: Some(org.id), ..support::new_user("dave") }, NOW).await.unwrap();
+    let guest = store
+        .create_user(
+            &NewUser { is_guest: true, invited_by: Some(carol.id), email: None, ..support::new_user("guest") },
+            NOW,
+        )
+        .await
+        .unwrap();
+    // A non-default e-mail preference must travel too.
+    store.update_user(&User { notify_by_email: false, ..dave.clone() }).await.unwrap();
+    let dave = store.user(dave.id).await.unwrap().unwrap();
+    let staff = store.create_group(&group("staff", Some(org.id))).await.unwrap();
+    let project = store.create_group(&group("project", None)).await.unwrap();
+    store.set_group_member(staff.id, carol.id, true).await.unwrap();
+    store.set_group_member(staff.id, dave.id, false).await.unwrap();
+    store.set_group_member(project.id, dave.id, true).await.unwrap();
+    store.set_group_member(project.id, guest.id, false).await.unwrap();
+
+    let root = store.root(carol.id).await.unwrap();
+    let reports = store.create_folder(root.id, "reports", NOW).await.unwrap();
+    store.commit_file(&commit(reports.id, "q1.txt", Vec::new(), Vec::new())).await.unwrap();
+    let to_dave = store
+        .create_share(&Share {
+            permissions: 31,
+            label: "for dave".into(),
+            note: "please review".into(),
+            ..share_of(carol.id, reports.id, ShareRecipient::User(dave.id))
+        })
+        .await
+        .unwrap();
+    store.create_share(&share_of(carol.id, reports.id, ShareRecipient::Group(project.id))).await.unwrap();
+    store.create_share(&share_of(carol.id, root.id, ShareRecipient::Org(org.id))).await.unwrap();
+    let link = store
+        .create_share(&Share {
+            token: Some("link-token".into()),
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+            expires_at: Some(NOW + 86_400),
+            download_limit: Some(5),
+            hide_download: true,
+            ..share_of(carol.id, reports.id, ShareRecipient::Link)
+        })
+        .await
+        .unwrap();
+    assert!(store.count_link_download(link.id).await.unwrap());
+    assert!(store.count_link_download(link.id).await.unwrap());
+    let link = store.share(link.id).await.unwrap().unwrap();
+    assert_eq!(link.download_count, 2);
+    store.set_share_mount(to_dave.id, dave.id, Some("Berichte"), true).await.unwrap();
+    store
+        .insert_account_token(
+            "invite-token-hash",
+            &AccountToken { user: guest.id, purpose: "invite".into(), expires_at: NOW + 3600 },
+        )
+        .await
+        .unwrap();
+    store
+        .add_notification(&Notification {
+            id: 0,
+            user: carol.id,
+            subject: "Download limit reached".into(),
+            message: "The link to reports reached its limit.".into(),
+            object_type: "share".into(),
+            object_id: link.id.to_string(),
+            created_at: NOW,
+        })
+        .await
+        .unwrap();
+    let space = store
+        .create_space(
+            &NewSpace {
+                name: "budget".into(),
+                display_name: "Budget 2027".into(),
+                org: None,
+                group: Some(project.id),
+                quota: Some(1 << 30),
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    let member = store
+        .create_share(&Share {
+            space: Some(space.id),
+            permissions: 15,
+            ..share_of(space.account, space.folder, ShareRecipient::Group(project.id))
+        })
+        .await
+        .unwrap();
+    Sharing { carol, dave, guest, org, to_dave, link, space, member }
+}
+
 async fn round_trip(source_url: String, target_url: String) {
     let source = hafen_meta::open(&source_url).await.expect("open source");
+    let sharing = fill_sharing(&source).await;
     let gone = fill(&source).await;
     let snapshot = source.export_snapshot().await.unwrap();
-    assert_eq!(snapshot.users.len(), 2);
+    assert_eq!(snapshot.users.len(), 6, "admin, alice, carol, dave, guest and the space's account");
+    assert_eq!(snapshot.organisations, vec![sharing.org.clone()]);
+    assert_eq!(snapshot.groups.len(), 2);
+    assert_eq!(snapshot.group_members.len(), 4);
+    assert_eq!(snapshot.shares.len(), 5, "user, group, organisation, link, space member");
+    assert!(snapshot.shares.contains(&sharing.link) && snapshot.shares.contains(&sharing.member));
+    assert_eq!(snapshot.share_mounts.len(), 1);
+    assert_eq!(snapshot.account_tokens.len(), 1);
+    assert_eq!(snapshot.notifications.len(), 1);
+    assert_eq!(snapshot.spaces, vec![sharing.space.clone()]);
     assert!(snapshot.nodes.len() >= 9, "{} nodes", snapshot.nodes.len());
     assert!(snapshot.versions.len() >= 3, "big.bin, tiny.txt, empty: {:?}", snapshot.versions);
     assert_eq!(snapshot.inline_blocks.len(), 1);
@@ -128,6 +298,29 @@ async fn round_trip(source_url: String, target_url: String) {
     assert_eq!(target.inline_block(&hash("1e")).await.unwrap(), Some(b"tiny".to_vec()));
     let upload = target.upload(alice.id, "transfer-1").await.unwrap().expect("upload session");
     assert_eq!(target.upload_blocks(upload.id).await.unwrap().len(), 2);
+    // Sharing and tenancy data through the API.
+    assert_eq!(target.org_by_name("ministry").await.unwrap().as_ref(), Some(&sharing.org));
+    let carol = target.user(sharing.carol.id).await.unwrap().expect("carol");
+    assert_eq!((carol.org, carol.org_admin), (Some(sharing.org.id), true));
+    let dave = target.user(sharing.dave.id).await.unwrap().expect("dave");
+    assert_eq!(dave, sharing.dave);
+    assert!(!dave.notify_by_email);
+    let guest = target.user(sharing.guest.id).await.unwrap().expect("guest");
+    assert_eq!((guest.is_guest, guest.invited_by, guest.org), (true, Some(carol.id), None));
+    let space_account = target.user(sharing.space.account).await.unwrap().expect("space account");
+    assert!(space_account.is_space && !space_account.is_guest);
+    let groups: Vec<(String, bool)> =
+        target.groups_of(dave.id).await.unwrap().into_iter().map(|(group, admin)| (group.name, admin)).collect();
+    assert_eq!(groups.len(), 2);
+    assert!(groups.contains(&("project".to_string(), true)) && groups.contains(&("staff".to_string(), false)));
+    assert_eq!(target.share_by_token("link-token").await.unwrap().as_ref(), Some(&sharing.link));
+    let received = target.received_shares(dave.id).await.unwrap();
+    let mount = received.iter().find(|r| r.share.id == sharing.to_dave.id).expect("dave's share");
+    assert_eq!((&mount.share, mount.mount_name.as_deref(), mount.hidden), (&sharing.to_dave, Some("Berichte"), true));
+    assert!(received.iter().any(|r| r.share.space == Some(sharing.space.id)), "the space through the project group");
+    assert_eq!(target.space_by_name("budget").await.unwrap().as_ref(), Some(&sharing.space));
+    assert_eq!(target.space_members(sharing.space.id).await.unwrap(), vec![sharing.member.clone()]);
+    assert_eq!(target.notifications(carol.id).await.unwrap(), snapshot.notifications);
 
     // A second import is refused and changes nothing.
     assert!(matches!(target.import_snapshot(&snapshot).await, Err(MetaError::Conflict(_))));
@@ -155,6 +348,31 @@ async fn round_trip(source_url: String, target_url: String) {
     assert!(ids[0] > snapshot.app_passwords.iter().map(|row| row.id).max().unwrap());
     let second = target.create_upload(alice.id, "transfer-2", None, None, NOW).await.unwrap();
     assert!(second.id > upload.id);
+    let later_org = target.create_org(&org("later")).await.unwrap();
+    assert!(later_org.id.0 > sharing.org.id.0, "{:?} reuses an id", later_org.id);
+    let later_group = target.create_group(&group("later", None)).await.unwrap();
+    assert!(later_group.id.0 > snapshot.groups.iter().map(|group| group.id.0).max().unwrap());
+    let later_share = target
+        .create_share(&share_of(carol.id, sharing.to_dave.node, ShareRecipient::Group(later_group.id)))
+        .await
+        .unwrap();
+    assert!(later_share.id > snapshot.shares.iter().map(|share| share.id).max().unwrap());
+    let later_note = target
+        .add_notification(&Notification { id: 0, created_at: NOW + 1, ..snapshot.notifications[0].clone() })
+        .await
+        .unwrap();
+    assert!(later_note > snapshot.notifications[0].id);
+    let later_space = target
+        .create_space(
+            &NewSpace { name: "later".into(), display_name: "Later".into(), org: None, group: None, quota: None },
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert!(later_space.id.0 > sharing.space.id.0);
+    // The account link still works once, after the copy.
+    let token = target.take_account_token("invite-token-hash").await.unwrap().expect("account link");
+    assert_eq!((token.user, token.purpose.as_str()), (guest.id, "invite"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

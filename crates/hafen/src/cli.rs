@@ -60,6 +60,9 @@ pub enum Command {
     /// Invite guests (third parties who see only what is shared with them)
     #[command(subcommand)]
     Guest(GuestCommand),
+    /// Manage project spaces (folders owned by an organisation or a project group)
+    #[command(subcommand)]
+    Space(SpaceCommand),
     /// Check the content store: verify every referenced block, remove unreferenced ones
     Fsck {
         /// Only remove unreferenced blocks older than this (protects uploads in flight)
@@ -152,6 +155,13 @@ pub enum UserCommand {
     },
     /// List accounts
     List,
+    /// Create many accounts at once from a file of tab-separated lines `name<TAB>display
+    /// name<TAB>e-mail` (one transaction; the accounts have no password until one is set)
+    Import {
+        file: std::path::PathBuf,
+        #[arg(long)]
+        org: Option<String>,
+    },
     /// Move an account into an organisation (or out of any with no --org)
     SetOrg {
         name: String,
@@ -233,6 +243,44 @@ pub enum GroupCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum SpaceCommand {
+    /// Create a project space owned by an organisation (--org) or a project group (--group)
+    Add {
+        name: String,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
+        org: Option<String>,
+        #[arg(long)]
+        group: Option<String>,
+        /// Storage quota in bytes
+        #[arg(long)]
+        quota: Option<u64>,
+    },
+    /// List spaces (name, display name, owner, quota, used bytes)
+    List,
+    /// Set a space's quota in bytes (no value: unlimited)
+    Quota { name: String, bytes: Option<u64> },
+    /// Rename a space (its folder in every member's tree follows)
+    Rename { name: String, display_name: String },
+    /// Add members or change their role: `user:NAME`, `group:NAME` or `org:NAME`
+    AddMember {
+        space: String,
+        #[arg(required = true)]
+        members: Vec<String>,
+        /// viewer, editor or manager
+        #[arg(long, default_value = "editor")]
+        role: String,
+    },
+    /// Remove a member (`user:NAME`, `group:NAME` or `org:NAME`)
+    RemoveMember { space: String, member: String },
+    /// List a space's members with their roles
+    Members { space: String },
+    /// Delete a space and all its data
+    Del { name: String },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum GuestCommand {
     /// Invite a guest by e-mail (on behalf of an account); prints the invitation link when
     /// no SMTP server is configured
@@ -280,6 +328,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
             let core = server::open_core(&settings).await?;
             group_command(&core, command).await
+        }
+        Command::Space(command) => {
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let core = server::open_core(&settings).await?;
+            space_command(&core, command).await
         }
         Command::Guest(GuestCommand::Invite { email, by, display_name }) => {
             let settings =
@@ -379,6 +433,22 @@ async fn user_command(core: &Arc<Core>, command: UserCommand) -> anyhow::Result<
                 )?;
             }
         }
+        UserCommand::Import { file, org } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let rows: Vec<_> = text
+                .lines()
+                .filter(|line| !line.trim().is_empty())
+                .map(|line| {
+                    let mut fields = line.split('\t').map(str::trim);
+                    let name = fields.next().unwrap_or_default().to_string();
+                    let display = fields.next().unwrap_or_default().to_string();
+                    let email = fields.next().map(str::to_string);
+                    (name, display, email)
+                })
+                .collect();
+            let created = core.import_accounts(&Core::operator(), org.as_deref(), &rows).await?;
+            writeln!(out, "created {} accounts", created.len())?;
+        }
         UserCommand::SetOrg { name, org, org_admin } => {
             core.set_account_org(&Core::operator(), &name, org.as_deref(), org_admin).await?;
             writeln!(out, "{name}: organisation {}", org.as_deref().unwrap_or("none"))?;
@@ -468,6 +538,82 @@ async fn group_command(core: &Arc<Core>, command: GroupCommand) -> anyhow::Resul
         GroupCommand::Del { name } => {
             core.delete_group(&operator, &name).await?;
             writeln!(out, "deleted group {name}")?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `user:NAME`, `group:NAME` or `org:NAME` (a bare name is an account).
+fn member_arg(text: &str) -> anyhow::Result<hafen_core::RecipientName> {
+    use hafen_core::RecipientName;
+    Ok(match text.split_once(':') {
+        Some(("user", name)) => RecipientName::User(name.to_string()),
+        Some(("group", name)) => RecipientName::Group(name.to_string()),
+        Some(("org", name)) => RecipientName::Org(name.to_string()),
+        Some((kind, _)) => anyhow::bail!("unknown member type {kind:?}: use user:, group: or org:"),
+        None => RecipientName::User(text.to_string()),
+    })
+}
+
+async fn space_command(core: &Arc<Core>, command: SpaceCommand) -> anyhow::Result<ExitCode> {
+    use hafen_core::{SpaceOwner, SpaceRole};
+    let operator = Core::operator();
+    let mut out = std::io::stdout().lock();
+    match command {
+        SpaceCommand::Add { name, display_name, org, group, quota } => {
+            let owner = match (org, group) {
+                (Some(org), _) => SpaceOwner::Org(org),
+                (None, Some(group)) => SpaceOwner::Group(group),
+                (None, None) => anyhow::bail!("give --org or --group"),
+            };
+            let quota = quota.map(i64::try_from).transpose().context("quota too large")?;
+            core.create_space(&operator, &name, display_name.as_deref().unwrap_or_default(), &owner, quota).await?;
+            writeln!(out, "created space {name}")?;
+        }
+        SpaceCommand::List => {
+            for view in core.list_spaces(&operator).await? {
+                let quota = view.quota.limit.map_or("unlimited".to_string(), |bytes| bytes.to_string());
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{quota}\t{}",
+                    view.space.name, view.space.display_name, view.owner_name, view.quota.used
+                )?;
+            }
+        }
+        SpaceCommand::Quota { name, bytes } => {
+            let quota = bytes.map(i64::try_from).transpose().context("quota too large")?;
+            core.update_space(&operator, &name, None, Some(quota)).await?;
+            writeln!(out, "quota of {name} updated")?;
+        }
+        SpaceCommand::Rename { name, display_name } => {
+            core.update_space(&operator, &name, Some(display_name), None).await?;
+            writeln!(out, "space {name} renamed")?;
+        }
+        SpaceCommand::AddMember { space, members, role } => {
+            let role = SpaceRole::parse(&role)?;
+            let members =
+                members.iter().map(|member| Ok((member_arg(member)?, role))).collect::<anyhow::Result<Vec<_>>>()?;
+            let changed = core.set_space_members(&operator, &space, &members).await?;
+            writeln!(out, "{changed} memberships of {space} added or changed")?;
+        }
+        SpaceCommand::RemoveMember { space, member } => {
+            core.remove_space_member(&operator, &space, &member_arg(&member)?).await?;
+            writeln!(out, "{member} removed from {space}")?;
+        }
+        SpaceCommand::Members { space } => {
+            for member in core.space_members(&operator, &space).await? {
+                let kind = match member.recipient {
+                    hafen_core::ShareRecipient::User(_) => "user",
+                    hafen_core::ShareRecipient::Group(_) => "group",
+                    hafen_core::ShareRecipient::Org(_) => "org",
+                    hafen_core::ShareRecipient::Link => "link",
+                };
+                writeln!(out, "{kind}:{}\t{}", member.name, member.role.as_str())?;
+            }
+        }
+        SpaceCommand::Del { name } => {
+            core.delete_space(&operator, &name).await?;
+            writeln!(out, "deleted space {name}")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -500,4 +500,57 @@ fn an_organisations_quota_covers_all_its_accounts_together() {
     assert_eq!(Client::new("frei", "frei-password").put(&server.dav_url("frei", "c.txt"), b"123456789012").status, 201);
     let (_, listed, _) = server.cli(&["org", "list"], None);
     assert!(listed.contains("amt\tamt\t10\t10"), "{listed}");
+    // The organisation is full: a COPY (adds bytes) and a chunked upload are refused too,
+    // nothing is stored; a move inside one's own tree is not an addition.
+    let copy =
+        eins.send("COPY", &server.dav_url("eins", "a.txt"), &[("Destination", &server.dav_url("eins", "a2.txt"))], b"");
+    assert_eq!(copy.status, 507, "{}", copy.text());
+    assert_eq!(eins.get(&server.dav_url("eins", "a2.txt")).status, 404);
+    let moved =
+        eins.send("MOVE", &server.dav_url("eins", "a.txt"), &[("Destination", &server.dav_url("eins", "a3.txt"))], b"");
+    assert_eq!(moved.status, 201, "{}", moved.text());
+    let transfer = format!("{}/remote.php/dav/uploads/zwei/7001", server.base);
+    let target = server.dav_url("zwei", "gross.bin");
+    assert_eq!(zwei.send("MKCOL", &transfer, &[("Destination", &target)], b"").status, 201);
+    assert_eq!(zwei.send("PUT", &format!("{transfer}/1"), &[("Destination", &target)], b"12345").status, 201);
+    let assembled = zwei.send("MOVE", &format!("{transfer}/.file"), &[("Destination", &target)], b"");
+    assert_eq!(assembled.status, 507, "{}", assembled.text());
+    assert_eq!(zwei.get(&target).status, 404);
+    // A space of the organisation counts against its quota as well.
+    assert_eq!(server.cli(&["space", "add", "akten", "--org", "amt", "--display-name", "Akten"], None).0, 0);
+    assert_eq!(server.cli(&["space", "add-member", "akten", "user:eins"], None).0, 0);
+    assert_eq!(eins.put(&server.dav_url("eins", "Akten/x.txt"), b"1").status, 507);
+    assert_eq!(eins.delete(&server.dav_url("eins", "a3.txt")).status, 204);
+    assert_eq!(eins.put(&server.dav_url("eins", "Akten/x.txt"), b"1").status, 201);
+}
+
+#[test]
+fn e_mail_notifications_follow_the_accounts_own_setting() {
+    let sink = SmtpSink::start();
+    let smtp = format!("smtp://127.0.0.1:{}", sink.port);
+    let server =
+        TestServer::start_with_env(&[], &[("HAFEN_SMTP_URL", &smtp), ("HAFEN_MAIL_FROM", "Hafen <hafen@example.org>")]);
+    server.add_user("alice", "alice-password", &["--email", "alice@example.org"]);
+    let alice = Client::new("alice", "alice-password");
+    assert_eq!(alice.mkcol(&server.dav_url("alice", "Eingang")).status, 201);
+    let link = create_share(&server, &alice, json!({"path": "/Eingang", "type": "link", "permissions": 4}));
+    let public = format!("{}/public.php/dav/files/{}", server.base, link["token"].as_str().expect("token"));
+    let me = format!("{}/api/v1/me", server.base);
+    assert_eq!(json_of(&api(&alice, "GET", &me, json!({})))["notify_by_email"], true, "on by default");
+
+    let off = api(&alice, "PATCH", &me, json!({"notify_by_email": false}));
+    assert_eq!(off.status, 200, "{}", off.text());
+    assert_eq!(json_of(&off)["notify_by_email"], false);
+    assert_eq!(Client::anonymous().put(&format!("{public}/erster.txt"), b"1").status, 201);
+    // Notification e-mails are sent before the upload's response: none may have come.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(sink.messages().len(), 0, "no e-mail while switched off");
+    let notes = json_of(&api(&alice, "GET", &format!("{}/api/v1/notifications", server.base), json!({})));
+    assert_eq!(notes.as_array().map(Vec::len), Some(1), "in-app notification all the same: {notes}");
+
+    assert_eq!(api(&alice, "PATCH", &me, json!({"notify_by_email": true})).status, 200);
+    assert_eq!(Client::anonymous().put(&format!("{public}/zweiter.txt"), b"2").status, 201);
+    let messages = sink.wait_for(1);
+    assert_eq!(messages.len(), 1);
+    assert!(unfold(&messages[0]).contains("zweiter.txt"), "{}", messages[0]);
 }

@@ -12,7 +12,8 @@ pub(crate) const OCS_NS: &str = "http://open-collaboration-services.org/ns";
 
 /// Nextcloud's permission letters (`oc:permissions`): S shared with me, R may reshare, M a
 /// share's top, G readable, D deletable, N/V renamable/movable, W writable file, C/K may add
-/// files/folders. The top of a received share can always be left (D) and renamed (N, V).
+/// files/folders. The top of a received share can always be left (D) and renamed (N, V); a
+/// project space's top can be renamed but not left.
 pub(crate) fn permission_letters(entry: &Entry) -> String {
     let bits = entry.perms;
     let mut letters = String::with_capacity(10);
@@ -28,7 +29,7 @@ pub(crate) fn permission_letters(entry: &Entry) -> String {
     if bits & perm::READ != 0 {
         letters.push('G');
     }
-    if entry.mount_root || bits & perm::DELETE != 0 {
+    if (entry.mount_root && !entry.in_space) || (!entry.mount_root && bits & perm::DELETE != 0) {
         letters.push('D');
     }
     if entry.mount_root || bits & perm::UPDATE != 0 {
@@ -187,7 +188,16 @@ pub(crate) fn live_value(name: &PropName, entry: &Entry, context: &PropContext<'
         (OC_NS, "favorite") => Some("0".into()),
         (NC_NS, "is-encrypted") => Some("0".into()),
         (NC_NS, "has-preview") => Some("false".into()),
-        (NC_NS, "mount-type") => Some(if entry.shared_with_me { "shared" } else { "" }.into()),
+        (NC_NS, "mount-type") => Some(
+            if entry.in_space {
+                "group"
+            } else if entry.shared_with_me {
+                "shared"
+            } else {
+                ""
+            }
+            .into(),
+        ),
         (NC_NS, "is-mount-root") => Some(entry.mount_root.to_string()),
         _ => None,
     }

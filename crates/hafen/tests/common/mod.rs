@@ -89,11 +89,19 @@ impl TestServer {
     /// Like [`TestServer::start_with`], with extra environment variables for the server
     /// (e.g. `HAFEN_SMTP_URL`, `HAFEN_CLOCK_FILE`).
     pub fn start_with_env(extra_args: &[&str], env: &[(&str, &str)]) -> TestServer {
+        TestServer::start_logging(extra_args, env, None)
+    }
+
+    /// Like [`TestServer::start_with_env`], writing the server's log (standard error) to
+    /// `log` when given (tests that read what the server logged, e.g. its SQL statements).
+    pub fn start_logging(extra_args: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> TestServer {
         let tempdir = tempfile::Builder::new().prefix("hafen-test-").tempdir_in(test_tmp_root()).expect("tempdir");
         let data = tempdir.path().join("data");
         let mut server = match backend() {
-            Backend::Embedded => TestServer::start_in_env(&data, extra_args, env),
-            Backend::PostgresS3 => TestServer::start_on_env(&data, Arc::new(ExternalStores::create()), extra_args, env),
+            Backend::Embedded => TestServer::start_in_env(&data, extra_args, env, log),
+            Backend::PostgresS3 => {
+                TestServer::start_on_env(&data, Arc::new(ExternalStores::create()), extra_args, env, log)
+            }
         };
         server._tempdir = Some(tempdir);
         server
@@ -102,14 +110,20 @@ impl TestServer {
     /// Starts a server on the given data directory and external stores (several servers may
     /// share them: a cluster), with extra arguments appended to `serve`.
     pub fn start_on(data: &Path, stores: Arc<ExternalStores>, extra_args: &[&str]) -> TestServer {
-        TestServer::start_on_env(data, stores, extra_args, &[])
+        TestServer::start_on_env(data, stores, extra_args, &[], None)
     }
 
-    fn start_on_env(data: &Path, stores: Arc<ExternalStores>, extra_args: &[&str], env: &[(&str, &str)]) -> TestServer {
+    fn start_on_env(
+        data: &Path,
+        stores: Arc<ExternalStores>,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> TestServer {
         let store_args = stores.args();
         let mut args: Vec<&str> = store_args.iter().map(String::as_str).collect();
         args.extend_from_slice(extra_args);
-        let mut server = TestServer::start_in_env(data, &args, env);
+        let mut server = TestServer::start_in_env(data, &args, env, log);
         // Guard against silently testing the embedded stores: the server created its accounts
         // in PostgreSQL and no SQLite file.
         assert!(!data.join("hafen.db").exists(), "server on {} created a SQLite database", stores.database_url);
@@ -134,10 +148,14 @@ impl TestServer {
     /// with extra arguments appended to `serve`. Always the stores the arguments name (by
     /// default the embedded ones), whatever `HAFEN_TEST_BACKEND` says.
     pub fn start_in(data: &Path, extra_args: &[&str]) -> TestServer {
-        TestServer::start_in_env(data, extra_args, &[])
+        TestServer::start_in_env(data, extra_args, &[], None)
     }
 
-    fn start_in_env(data: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> TestServer {
+    fn start_in_env(data: &Path, extra_args: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> TestServer {
+        let stderr = match log {
+            Some(path) => Stdio::from(std::fs::File::create(path).expect("create the server log file")),
+            None => Stdio::inherit(),
+        };
         let mut child = Command::new(hafen_bin())
             .arg("--data")
             .arg(data)
@@ -154,7 +172,7 @@ impl TestServer {
             .envs(s3_credentials())
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn hafen serve");
         let stdout = child.stdout.take().expect("stdout");
