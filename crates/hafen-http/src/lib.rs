@@ -14,6 +14,7 @@ mod ocs;
 mod public_pages;
 mod spaces_api;
 mod status;
+mod zip_download;
 
 pub use error::{DavError, DavResult};
 

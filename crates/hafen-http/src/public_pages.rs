@@ -197,9 +197,10 @@ async fn link_page(
             format!("/s/{esc_token}/download?path={key}")
         };
         let name = html_escape(&entry.node.name);
-        let mut name = if link.is_empty() { name.clone() } else { format!("<a href=\"{link}\">{name}</a>") };
+        let mut name = if link.is_empty() { name } else { format!("<a href=\"{link}\">{name}</a>") };
         if entry.node.is_dir && !share.hide_download {
-            let label = html_escape(t(lang, "link.download_folder.label")).replace("{name}", &html_escape(&entry.node.name));
+            let label =
+                html_escape(t(lang, "link.download_folder.label")).replace("{name}", &html_escape(&entry.node.name));
             name.push_str(&format!(
                 " <a class=\"zip\" href=\"/s/{esc_token}/download?path={key}\" aria-label=\"{label}\">{}</a>",
                 html_escape(t(lang, "link.download_folder"))
