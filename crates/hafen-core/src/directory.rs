@@ -240,6 +240,18 @@ impl Core {
         }
     }
 
+    /// Sets an account's password: the account itself or its administrators.
+    pub async fn set_password_as(&self, actor: &User, name: &str, password: &str) -> CoreResult<()> {
+        let user = self.account(name).await?;
+        if actor.id != user.id && !self.may_administer(actor, &user) {
+            return Err(CoreError::NotFound(format!("account {name} not found")));
+        }
+        if password.chars().count() < 10 {
+            return Err(CoreError::InvalidInput("the password needs at least 10 characters".into()));
+        }
+        self.set_password(name, password).await
+    }
+
     /// Whether the account wants its notifications by e-mail as well (its own setting).
     pub async fn set_notify_by_email(&self, user: &User, enabled: bool) -> CoreResult<User> {
         let mut user = self.user_by_id(user.id).await?;

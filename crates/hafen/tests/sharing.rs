@@ -554,3 +554,43 @@ fn e_mail_notifications_follow_the_accounts_own_setting() {
     assert_eq!(messages.len(), 1);
     assert!(unfold(&messages[0]).contains("zweiter.txt"), "{}", messages[0]);
 }
+
+#[test]
+fn ocs_provisioning_edits_accounts_within_the_administrators_rights() {
+    let server = TestServer::start();
+    assert_eq!(server.cli(&["org", "add", "amt"], None).0, 0);
+    assert_eq!(server.cli(&["org", "add", "anderes"], None).0, 0);
+    server.add_user("chefin", "chefin-password", &["--org", "amt", "--org-admin"]);
+    server.add_user("paul", "paul-password", &["--org", "amt"]);
+    server.add_user("fremd", "fremd-password", &["--org", "anderes"]);
+    let edit = |client: &Client, user: &str, body: &str| {
+        client.send(
+            "PUT",
+            &format!("{}/ocs/v2.php/cloud/users/{user}?format=json", server.base),
+            &[("OCS-APIRequest", "true"), ("Content-Type", "application/x-www-form-urlencoded")],
+            body.as_bytes(),
+        )
+    };
+    let chefin = Client::new("chefin", "chefin-password");
+    for body in ["key=displayname&value=Paul%20Meier", "key=email&value=paul%40amt.example", "key=quota&value=5000"] {
+        let reply = edit(&chefin, "paul", body);
+        assert_eq!(reply.status, 200, "{body}: {}", reply.text());
+    }
+    let shown = chefin.get(&format!("{}/ocs/v2.php/cloud/users/paul?format=json", server.base));
+    let data = &json_of(&shown)["ocs"]["data"];
+    assert_eq!((data["displayname"].as_str(), data["email"].as_str()), (Some("Paul Meier"), Some("paul@amt.example")));
+    assert_eq!(data["quota"]["quota"], 5000);
+    // Password: by the administrator and by the account itself; too short refused.
+    assert_eq!(edit(&chefin, "paul", "key=password&value=kurz").status, 400);
+    assert_eq!(edit(&chefin, "paul", "key=password&value=neues-passwort-1").status, 200);
+    let paul = Client::new("paul", "neues-passwort-1");
+    assert_eq!(paul.get(&server.dav_url("paul", "")).status, 200);
+    assert_eq!(edit(&paul, "paul", "key=password&value=mein-passwort-2").status, 200);
+    // Outside one's rights: own quota, other accounts, other organisations, unknown keys.
+    let paul = Client::new("paul", "mein-passwort-2");
+    assert_eq!(edit(&paul, "paul", "key=quota&value=none").status, 403);
+    assert_eq!(edit(&paul, "chefin", "key=displayname&value=X").status, 404);
+    assert_eq!(edit(&chefin, "fremd", "key=password&value=uebernommen-1").status, 404);
+    assert_eq!(Client::new("fremd", "fremd-password").get(&server.dav_url("fremd", "")).status, 200);
+    assert_eq!(edit(&chefin, "paul", "key=admin&value=1").status, 400);
+}

@@ -212,6 +212,7 @@ impl Request {
                     match (rest.split_once('/'), method) {
                         (None, &Method::GET) => self.with_user(|user| self.get_user(user, rest)).await,
                         (None, &Method::DELETE) => self.with_user(|user| self.remove_user(user, rest)).await,
+                        (None, &Method::PUT) => self.with_user(|user| self.edit_user(user, rest, params)).await,
                         (Some((name, "groups")), &Method::POST) => {
                             self.with_user(|user| self.add_to_group(user, name, params)).await
                         }
@@ -411,6 +412,38 @@ impl Request {
         };
         let created = self.core().create_account_as(&actor, account).await?;
         Ok(json!({"id": created.name}))
+    }
+
+    /// `PUT cloud/users/{id}` with `key` and `value`, as Nextcloud's provisioning API:
+    /// display name, e-mail, quota (bytes, or `none`) and password.
+    async fn edit_user(&self, actor: User, name: &str, params: &Params) -> Result<Value, DavError> {
+        let key = params.get("key").ok_or_else(|| DavError::BadRequest("key is required".into()))?;
+        let value = params.get("value").unwrap_or_default();
+        let core = self.core();
+        match key {
+            "displayname" | "display" => {
+                core.update_account(&actor, name, Some(value.to_string()), None, None).await?;
+            }
+            "email" => {
+                let email = Some(value.to_string()).filter(|email| !email.is_empty());
+                core.update_account(&actor, name, None, Some(email), None).await?;
+            }
+            "quota" => {
+                let quota =
+                    match value {
+                        "none" | "default" | "" => None,
+                        bytes => {
+                            Some(bytes.parse::<i64>().ok().filter(|bytes| *bytes >= 0).ok_or_else(|| {
+                                DavError::BadRequest("quota must be a number of bytes or none".into())
+                            })?)
+                        }
+                    };
+                core.update_account(&actor, name, None, None, Some(quota)).await?;
+            }
+            "password" => core.set_password_as(&actor, name, value).await?,
+            other => return Err(DavError::BadRequest(format!("unsupported key {other:?}"))),
+        }
+        Ok(json!([]))
     }
 
     async fn actor_org_name(&self, actor: &User) -> Result<Option<String>, DavError> {
