@@ -94,7 +94,7 @@ conformance! {
 
 const NOW: i64 = 1_700_000_000;
 
-use support::new_user;
+use support::{new_user, share_of};
 
 async fn user(store: &Store, name: &str) -> User {
     store.create_user(&new_user(name), NOW).await.expect("create_user")
@@ -922,27 +922,6 @@ fn org(name: &str) -> Organisation {
 
 fn group(name: &str, org: Option<OrgId>) -> Group {
     Group { id: GroupId(0), name: name.into(), display_name: format!("{name} display"), org, created_at: NOW }
-}
-
-/// A share of `node` by `sharer` with read permission and nothing else set.
-fn share_of(sharer: UserId, node: NodeId, recipient: ShareRecipient) -> Share {
-    Share {
-        id: 0,
-        sharer,
-        node,
-        recipient,
-        permissions: 1,
-        token: None,
-        password_hash: None,
-        expires_at: None,
-        download_limit: None,
-        download_count: 0,
-        label: String::new(),
-        note: String::new(),
-        hide_download: false,
-        created_at: NOW,
-        space: None,
-    }
 }
 
 /// A public link of `node` by `sharer` with `token`.

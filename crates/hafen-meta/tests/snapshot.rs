@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::share_of;
+
 use hafen_meta::*;
 use std::sync::Arc;
 
@@ -91,27 +93,6 @@ async fn fill(store: &Store) -> NodeId {
     let gone = store.create_folder(root.id, "gone", NOW).await.unwrap();
     store.delete_node(gone.id).await.unwrap();
     gone.id
-}
-
-/// A share of `node` by `sharer` with read permission and nothing else set.
-fn share_of(sharer: UserId, node: NodeId, recipient: ShareRecipient) -> Share {
-    Share {
-        id: 0,
-        sharer,
-        node,
-        recipient,
-        permissions: 1,
-        token: None,
-        password_hash: None,
-        expires_at: None,
-        download_limit: None,
-        download_count: 0,
-        label: String::new(),
-        note: String::new(),
-        hide_download: false,
-        created_at: NOW,
-        space: None,
-    }
 }
 
 fn org(name: &str) -> Organisation {

@@ -10,6 +10,32 @@ use std::future::Future;
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
+/// A share of `node` by `sharer` with read permission and nothing else set, made at the
+/// tests' fixed time.
+pub fn share_of(
+    sharer: hafen_meta::UserId,
+    node: hafen_meta::NodeId,
+    recipient: hafen_meta::ShareRecipient,
+) -> hafen_meta::Share {
+    hafen_meta::Share {
+        id: 0,
+        sharer,
+        node,
+        recipient,
+        permissions: 1,
+        token: None,
+        password_hash: None,
+        expires_at: None,
+        download_limit: None,
+        download_count: 0,
+        label: String::new(),
+        note: String::new(),
+        hide_download: false,
+        created_at: 1_700_000_000,
+        space: None,
+    }
+}
+
 /// An ordinary account to create in tests.
 pub fn new_user(name: &str) -> hafen_meta::NewUser {
     hafen_meta::NewUser {
