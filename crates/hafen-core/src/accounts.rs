@@ -185,7 +185,9 @@ impl Core {
         let user = self.account(name).await?;
         let password = password.to_string();
         let hash = on_own_thread(move || hash_password(&password)).await??;
-        Ok(self.meta.set_password_hash(user.id, &hash).await?)
+        self.meta.set_password_hash(user.id, &hash).await?;
+        // A new password ends every browser session (someone may have known the old one).
+        self.end_web_sessions_of(&user).await
     }
 
     pub async fn delete_account(&self, name: &str) -> CoreResult<()> {

@@ -21,6 +21,7 @@ mod spaces;
 mod throttle;
 mod transfer;
 mod uploads;
+mod web_sessions;
 
 pub use access::{perm, Clock, LinkGrant, Located, Mount, MountInfo, Viewer};
 pub use accounts::{random_secret, AuthOutcome, NewAccount};
@@ -39,6 +40,7 @@ pub use shares::{link_session_value, LinkInfo, NewShare, RecipientName, ShareUpd
 pub use spaces::{SpaceMember, SpaceOwner, SpaceRole, SpaceView};
 pub use transfer::{ByteRange, FileContent};
 pub use uploads::ASSEMBLED_NAME;
+pub use web_sessions::{csrf_token, csrf_token_matches, WebSession, WEB_SESSION_LIFETIME_SECS};
 
 use hafen_blob::BlobStore;
 use hafen_meta::MetaStore;

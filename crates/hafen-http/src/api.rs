@@ -467,7 +467,7 @@ fn error_reply(error: DavError) -> Response {
 
 async fn user(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> Result<User, Response> {
     let client = auth::client_address(peer, headers, &state.config);
-    auth::authenticate(&state.core, headers, client).await.map_err(error_reply)
+    auth::authenticate_any(&state.core, headers, client, false).await.map_err(error_reply)
 }
 
 /// `GET /api/v1/app-passwords`: `[{"id", "label", "created_at", "last_used"}]` (Unix seconds).

@@ -49,3 +49,39 @@ pub(crate) async fn authenticate(core: &Core, headers: &HeaderMap, client: IpAdd
         AuthOutcome::Denied => Err(DavError::Core(CoreError::Unauthorized)),
     }
 }
+
+/// Name of the browser session cookie of the web interface.
+pub(crate) const SESSION_COOKIE: &str = "hafen_session";
+/// Header the web interface's scripts send the session's CSRF token in (Nextcloud's name).
+pub(crate) const CSRF_HEADER: &str = "requesttoken";
+
+/// The value of cookie `name`, if the request carries it.
+pub(crate) fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// Authenticates with HTTP Basic credentials or, without them, with the web interface's
+/// session cookie. A cookie alone is enough only for `safe` requests (downloads): everything
+/// else must also carry the session's CSRF token in the `requesttoken` header, which another
+/// site cannot read or set.
+pub(crate) async fn authenticate_any(core: &Core, headers: &HeaderMap, client: IpAddr, safe: bool) -> DavResult<User> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return authenticate(core, headers, client).await;
+    }
+    let unauthorized = || DavError::Core(CoreError::Unauthorized);
+    let session = cookie_value(headers, SESSION_COOKIE).ok_or_else(unauthorized)?;
+    if !safe {
+        let token = headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).unwrap_or_default();
+        if !hafen_core::csrf_token_matches(session, token) {
+            return Err(DavError::Forbidden("the request token is missing or wrong; please reload the page".into()));
+        }
+    }
+    core.web_session_user(session).await?.ok_or_else(unauthorized)
+}

@@ -30,24 +30,29 @@ pub enum DavError {
     MethodNotAllowed,
 }
 
+/// The HTTP status of a core error, for every protocol.
+pub(crate) fn core_status(error: &CoreError) -> StatusCode {
+    match error {
+        CoreError::NotFound(_) => StatusCode::NOT_FOUND,
+        CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
+        CoreError::Conflict(_) => StatusCode::CONFLICT,
+        CoreError::NotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+        CoreError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+        CoreError::Locked(_) => StatusCode::LOCKED,
+        CoreError::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
+        CoreError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+        CoreError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        CoreError::Unauthorized => StatusCode::UNAUTHORIZED,
+        CoreError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        CoreError::Corrupt(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl DavError {
     /// The HTTP status of this error (also used by the OCS and JSON API envelopes).
     pub(crate) fn status(&self) -> StatusCode {
         match self {
-            DavError::Core(core) => match core {
-                CoreError::NotFound(_) => StatusCode::NOT_FOUND,
-                CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
-                CoreError::Conflict(_) => StatusCode::CONFLICT,
-                CoreError::NotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-                CoreError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-                CoreError::Locked(_) => StatusCode::LOCKED,
-                CoreError::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
-                CoreError::InvalidInput(_) => StatusCode::BAD_REQUEST,
-                CoreError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-                CoreError::Unauthorized => StatusCode::UNAUTHORIZED,
-                CoreError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-                CoreError::Corrupt(_) | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            },
+            DavError::Core(core) => core_status(core),
             DavError::BadRequest(_) => StatusCode::BAD_REQUEST,
             DavError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             DavError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,

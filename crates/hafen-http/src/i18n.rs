@@ -4,6 +4,9 @@
 
 use axum::http::{header, HeaderMap};
 
+/// Cookie holding the language chosen on the pages (`de` or `en`).
+pub(crate) const LANGUAGE_COOKIE: &str = "hafen_lang";
+
 /// A language the pages are available in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lang {
@@ -23,8 +26,23 @@ impl Lang {
     /// The browser's most preferred language among those available (`Accept-Language`, with
     /// q-values); German when it names none of them.
     pub(crate) fn from_headers(headers: &HeaderMap) -> Lang {
+        // The choice made on the pages (language form, settings) wins over the browser's.
+        match crate::auth::cookie_value(headers, LANGUAGE_COOKIE) {
+            Some("de") => return Lang::De,
+            Some("en") => return Lang::En,
+            _ => {}
+        }
         let header = headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok()).unwrap_or_default();
         Lang::from_accept_language(header)
+    }
+
+    /// The language of a `lang` form value.
+    pub(crate) fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "de" => Some(Lang::De),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
     }
 
     fn from_accept_language(header: &str) -> Lang {
@@ -55,13 +73,20 @@ impl Lang {
     }
 }
 
-/// The text of `key` in `lang`; the key itself when unknown (a bug, visible in tests).
+/// The catalogs, German and English, one pair per area of the interface.
+const CATALOGS: &[(&[(&str, &str)], &[(&str, &str)])] =
+    &[(DE, EN), (crate::web::catalog::DE, crate::web::catalog::EN)];
+
+/// The text of `key` in `lang`; `?` when unknown (a bug, visible in tests).
 pub(crate) fn t(lang: Lang, key: &str) -> &'static str {
-    let table = match lang {
-        Lang::De => DE,
-        Lang::En => EN,
-    };
-    table.iter().find(|(name, _)| *name == key).map_or_else(
+    CATALOGS
+        .iter()
+        .flat_map(|(de, en)| match lang {
+            Lang::De => de.iter(),
+            Lang::En => en.iter(),
+        })
+        .find(|(name, _)| *name == key)
+        .map_or_else(
         || {
             tracing::warn!(key, "missing translation");
             "?"
@@ -72,28 +97,28 @@ pub(crate) fn t(lang: Lang, key: &str) -> &'static str {
 
 const DE: &[(&str, &str)] = &[
     ("login.title", "Anmelden"),
-    ("login.intro", "Melde dich an, um diesem Programm Zugriff auf dein Konto zu geben: {client}"),
+    ("login.intro", "Bitte melden Sie sich an, um diesem Programm Zugriff auf Ihr Konto zu geben: {client}"),
     ("login.user", "Benutzername"),
     ("login.password", "Passwort"),
     ("login.submit", "Anmelden"),
     ("login.failed", "Benutzername oder Passwort ist falsch."),
-    ("login.throttled", "Zu viele fehlgeschlagene Anmeldungen. Bitte warte etwas und versuche es dann erneut."),
-    ("login.grant_expired", "Die Bestätigung ist abgelaufen. Bitte melde dich erneut an."),
+    ("login.throttled", "Zu viele fehlgeschlagene Anmeldungen. Bitte warten Sie etwas und versuchen Sie es dann erneut."),
+    ("login.grant_expired", "Die Bestätigung ist abgelaufen. Bitte melden Sie sich erneut an."),
     ("grant.title", "Zugriff gewähren"),
     ("grant.question", "Zugriff für {client} gewähren?"),
     (
         "grant.explanation",
-        "Das Programm erhält ein eigenes App-Passwort für das Konto {user}. Du kannst es jederzeit widerrufen.",
+        "Das Programm erhält ein eigenes App-Passwort für das Konto {user}. Sie können es jederzeit widerrufen.",
     ),
     ("grant.submit", "Zugriff gewähren"),
     ("done.title", "Konto verbunden"),
-    ("done.text", "Das Konto ist verbunden. Du kannst dieses Fenster jetzt schließen."),
+    ("done.text", "Das Konto ist verbunden. Sie können dieses Fenster jetzt schließen."),
     ("invalid.title", "Link ungültig"),
-    ("invalid.text", "Dieser Anmeldelink ist ungültig oder abgelaufen. Bitte starte die Anmeldung im Programm neu."),
+    ("invalid.text", "Dieser Anmeldelink ist ungültig oder abgelaufen. Bitte starten Sie die Anmeldung im Programm neu."),
     ("refused.title", "Anfrage abgelehnt"),
-    ("refused.text", "Die Anfrage konnte nicht überprüft werden. Bitte öffne den Anmeldelink erneut."),
+    ("refused.text", "Die Anfrage konnte nicht überprüft werden. Bitte öffnen Sie den Anmeldelink erneut."),
     ("error.title", "Fehler"),
-    ("error.text", "Auf dem Server ist ein Fehler aufgetreten. Bitte versuche es später erneut."),
+    ("error.text", "Auf dem Server ist ein Fehler aufgetreten. Bitte versuchen Sie es später erneut."),
     ("link.title", "Geteilte Dateien"),
     ("link.gone.title", "Link nicht verfügbar"),
     ("link.gone.text", "Dieser Link existiert nicht oder ist nicht mehr gültig."),
@@ -203,10 +228,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn both_tables_have_the_same_keys() {
-        let de: Vec<_> = DE.iter().map(|(key, _)| *key).collect();
-        let en: Vec<_> = EN.iter().map(|(key, _)| *key).collect();
-        assert_eq!(de, en);
+    fn both_languages_have_the_same_keys() {
+        for (de, en) in CATALOGS {
+            let de: Vec<_> = de.iter().map(|(key, _)| *key).collect();
+            let en: Vec<_> = en.iter().map(|(key, _)| *key).collect();
+            assert_eq!(de, en);
+        }
+        let mut all: Vec<_> = CATALOGS.iter().flat_map(|(de, _)| de.iter().map(|(key, _)| *key)).collect();
+        let count = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), count, "a key is defined twice");
+    }
+
+    #[test]
+    fn german_is_formal() {
+        for (de, _) in CATALOGS {
+            for (key, text) in de.iter() {
+                let words: Vec<&str> = text.split(|c: char| !c.is_alphabetic()).collect();
+                for informal in ["du", "dich", "dir", "dein", "deine", "deinen", "deinem", "deiner", "Du", "Dein"] {
+                    assert!(!words.contains(&informal), "{key}: informal address in {text:?}");
+                }
+            }
+        }
     }
 
     #[test]

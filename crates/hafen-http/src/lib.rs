@@ -14,6 +14,7 @@ mod ocs;
 mod public_pages;
 mod spaces_api;
 mod status;
+mod web;
 mod zip_download;
 
 pub use error::{DavError, DavResult};
@@ -33,6 +34,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub struct HttpConfig {
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// E-mail address for accessibility feedback, named by the accessibility statement.
+    pub accessibility_contact: String,
 }
 
 /// Shared state of all handlers.
@@ -59,6 +62,7 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
         .merge(api::routes())
         .merge(spaces_api::routes())
         .merge(public_pages::routes())
+        .merge(web::routes())
         // WebDAV paths are parsed by hand (per-segment decoding), so they go to the fallback.
         .fallback(dav::handle)
         .with_state(state);

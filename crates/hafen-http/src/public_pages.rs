@@ -41,20 +41,10 @@ fn cookie_name(token: &str) -> String {
     format!("hafen_link_{token}")
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
-}
 
 /// The link as the visitor may use it now, or the page to show instead.
 async fn viewer(state: &AppState, lang: Lang, token: &str, headers: &HeaderMap) -> Result<Viewer, Response> {
-    let session = cookie_value(headers, &cookie_name(token));
+    let session = auth::cookie_value(headers, &cookie_name(token));
     match state.core.open_link_with_session(token, session).await {
         Ok(viewer) => Ok(viewer),
         Err(CoreError::Unauthorized) => Err(password_form(lang, token, StatusCode::UNAUTHORIZED, None)),

@@ -270,6 +270,10 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn insert_account_token(&self, token_hash: &str, token: &AccountToken) -> MetaResult<()>;
     /// Returns and deletes the token (single use).
     async fn take_account_token(&self, token_hash: &str) -> MetaResult<Option<AccountToken>>;
+    /// The token without using it up (web sessions are looked up on every request).
+    async fn account_token(&self, token_hash: &str) -> MetaResult<Option<AccountToken>>;
+    /// Deletes every token of `user` with `purpose` (all web sessions at a password change).
+    async fn delete_account_tokens(&self, user: UserId, purpose: &str) -> MetaResult<u64>;
     async fn add_notification(&self, notification: &Notification) -> MetaResult<i64>;
     async fn notifications(&self, user: UserId) -> MetaResult<Vec<Notification>>;
     async fn delete_notification(&self, user: UserId, id: i64) -> MetaResult<bool>;

@@ -1881,6 +1881,24 @@ impl MetaStore for PostgresStore {
         Ok(row.map(|(user, purpose, expires_at)| AccountToken { user: UserId(user), purpose, expires_at }))
     }
 
+    async fn account_token(&self, token_hash: &str) -> MetaResult<Option<AccountToken>> {
+        let row: Option<(i64, String, i64)> =
+            sqlx::query_as("SELECT user_id, purpose, expires_at FROM account_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(user, purpose, expires_at)| AccountToken { user: UserId(user), purpose, expires_at }))
+    }
+
+    async fn delete_account_tokens(&self, user: UserId, purpose: &str) -> MetaResult<u64> {
+        let result = sqlx::query("DELETE FROM account_tokens WHERE user_id = $1 AND purpose = $2")
+            .bind(user.0)
+            .bind(purpose)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
     async fn add_notification(&self, notification: &Notification) -> MetaResult<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO notifications (user_id, subject, message, object_type, object_id, created_at) \

@@ -1956,6 +1956,24 @@ impl MetaStore for SqliteStore {
         Ok(row.map(|(user, purpose, expires_at)| AccountToken { user: UserId(user), purpose, expires_at }))
     }
 
+    async fn account_token(&self, token_hash: &str) -> MetaResult<Option<AccountToken>> {
+        let row: Option<(i64, String, i64)> =
+            sqlx::query_as("SELECT user_id, purpose, expires_at FROM account_tokens WHERE token_hash = ?")
+                .bind(token_hash)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(row.map(|(user, purpose, expires_at)| AccountToken { user: UserId(user), purpose, expires_at }))
+    }
+
+    async fn delete_account_tokens(&self, user: UserId, purpose: &str) -> MetaResult<u64> {
+        let result = sqlx::query("DELETE FROM account_tokens WHERE user_id = ? AND purpose = ?")
+            .bind(user.0)
+            .bind(purpose)
+            .execute(&self.write)
+            .await?;
+        Ok(result.rows_affected())
+    }
+
     async fn add_notification(&self, notification: &Notification) -> MetaResult<i64> {
         Ok(sqlx::query_scalar(
             "INSERT INTO notifications (user_id, subject, message, object_type, object_id, created_at) \

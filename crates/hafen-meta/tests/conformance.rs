@@ -1308,6 +1308,21 @@ async fn account_tokens(store: Store) {
     assert!(store.take_account_token("unknown").await.unwrap().is_none());
     assert_eq!(store.take_account_token("hash-2").await.unwrap(), Some(reset));
     assert!(store.take_account_token("hash-2").await.unwrap().is_none());
+
+    // Web sessions: looked up without being used up; deleted per account and purpose.
+    let session = AccountToken { user: alice.id, purpose: "web-session".into(), expires_at: NOW + 60 };
+    store.insert_account_token("s-1", &session).await.unwrap();
+    store.insert_account_token("s-2", &session).await.unwrap();
+    store.insert_account_token("i-1", &invite).await.unwrap();
+    store.insert_account_token("s-bob", &AccountToken { user: bob.id, ..session.clone() }).await.unwrap();
+    assert_eq!(store.account_token("s-1").await.unwrap(), Some(session.clone()));
+    assert_eq!(store.account_token("s-1").await.unwrap(), Some(session.clone()), "a lookup keeps it");
+    assert!(store.account_token("unknown").await.unwrap().is_none());
+    assert_eq!(store.delete_account_tokens(alice.id, "web-session").await.unwrap(), 2);
+    assert!(store.account_token("s-1").await.unwrap().is_none());
+    assert!(store.account_token("s-2").await.unwrap().is_none());
+    assert_eq!(store.account_token("i-1").await.unwrap(), Some(invite), "other purposes stay");
+    assert!(store.account_token("s-bob").await.unwrap().is_some(), "other accounts stay");
 }
 
 async fn notifications(store: Store) {

@@ -86,7 +86,12 @@ pub async fn serve(settings: Settings, maintenance: MaintenanceArgs) -> anyhow::
     let core = open_core(&settings).await?;
     ensure_admin(&core).await?;
     tokio::spawn(run_maintenance(core.clone(), maintenance));
-    let app = hafen_http::router(core, hafen_http::HttpConfig { trusted_proxies: settings.trusted_proxies.clone() });
+    let accessibility_contact = std::env::var("HAFEN_ACCESSIBILITY_CONTACT").ok().filter(|value| !value.is_empty());
+    let config = hafen_http::HttpConfig {
+        trusted_proxies: settings.trusted_proxies.clone(),
+        accessibility_contact: accessibility_contact.unwrap_or_else(|| "barrierefreiheit@localhost".into()),
+    };
+    let app = hafen_http::router(core, config);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

@@ -103,7 +103,8 @@ async fn handle_request(state: AppState, peer: SocketAddr, request: Request) -> 
     if !request.uri().path().starts_with("/remote.php/") {
         return Err(DavError::Core(CoreError::NotFound("nothing here".into())));
     }
-    let user = auth::authenticate(&state.core, request.headers(), client).await?;
+    let safe = method == Method::GET || method == Method::HEAD;
+    let user = auth::authenticate_any(&state.core, request.headers(), client, safe).await?;
     if let Some(rest) = request.uri().path().strip_prefix(uploads::PREFIX) {
         let rest = rest.to_string();
         let (parts, body) = request.into_parts();
