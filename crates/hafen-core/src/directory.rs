@@ -51,6 +51,7 @@ impl Core {
             is_guest: false,
             invited_by: None,
             is_space: false,
+            language: String::new(),
             notify_by_email: false,
         }
     }
@@ -256,6 +257,17 @@ impl Core {
     pub async fn set_notify_by_email(&self, user: &User, enabled: bool) -> CoreResult<User> {
         let mut user = self.user_by_id(user.id).await?;
         user.notify_by_email = enabled;
+        self.meta.update_user(&user).await?;
+        Ok(user)
+    }
+
+    /// The account's own choice of language (`de`, `en`, or empty to follow the browser).
+    pub async fn set_language(&self, user: &User, language: &str) -> CoreResult<User> {
+        if !matches!(language, "" | "de" | "en") {
+            return Err(CoreError::InvalidInput(format!("unknown language {language:?}")));
+        }
+        let mut user = self.user_by_id(user.id).await?;
+        user.language = language.to_string();
         self.meta.update_user(&user).await?;
         Ok(user)
     }

@@ -42,7 +42,12 @@ pub fn csrf_token_matches(session_token: &str, candidate: &str) -> bool {
 impl Core {
     /// Logs in with an account password (not an app password: those are for programs) and
     /// starts a session. `Ok(None)` for wrong credentials; `Throttled` after repeated failures.
-    pub async fn start_web_session(&self, login: &str, password: &str, client: IpAddr) -> CoreResult<Option<WebSession>> {
+    pub async fn start_web_session(
+        &self,
+        login: &str,
+        password: &str,
+        client: IpAddr,
+    ) -> CoreResult<Option<WebSession>> {
         let user = match self.authenticate(login, password, client).await? {
             AuthOutcome::Authenticated(user) => user,
             AuthOutcome::Denied => return Ok(None),

@@ -74,8 +74,7 @@ impl Lang {
 }
 
 /// The catalogs, German and English, one pair per area of the interface.
-const CATALOGS: &[(&[(&str, &str)], &[(&str, &str)])] =
-    &[(DE, EN), (crate::web::catalog::DE, crate::web::catalog::EN)];
+const CATALOGS: &[(&[(&str, &str)], &[(&str, &str)])] = &[(DE, EN), (crate::web::catalog::DE, crate::web::catalog::EN)];
 
 /// The text of `key` in `lang`; `?` when unknown (a bug, visible in tests).
 pub(crate) fn t(lang: Lang, key: &str) -> &'static str {
@@ -87,12 +86,12 @@ pub(crate) fn t(lang: Lang, key: &str) -> &'static str {
         })
         .find(|(name, _)| *name == key)
         .map_or_else(
-        || {
-            tracing::warn!(key, "missing translation");
-            "?"
-        },
-        |(_, text)| *text,
-    )
+            || {
+                tracing::warn!(key, "missing translation");
+                "?"
+            },
+            |(_, text)| *text,
+        )
 }
 
 const DE: &[(&str, &str)] = &[

@@ -30,17 +30,8 @@ pub(crate) const PAGE_CSP: &str =
 /// Longest form body accepted on these endpoints.
 pub(crate) const MAX_FORM_BODY: usize = 16 * 1024;
 
-const STYLESHEET: &str = "\
-:root { color-scheme: light dark; }
-body { font-family: system-ui, sans-serif; line-height: 1.5; margin: 0; padding: 2rem 1rem; }
-main { max-width: 28rem; margin: 0 auto; }
-h1 { font-size: 1.5rem; }
-label { display: block; margin-top: 1rem; font-weight: 600; }
-input { width: 100%; box-sizing: border-box; padding: 0.5rem; font: inherit; }
-button { margin-top: 1.5rem; padding: 0.6rem 1.2rem; font: inherit; font-weight: 600; cursor: pointer; }
-:focus-visible { outline: 3px solid #1a73e8; outline-offset: 2px; }
-.error { border-left: 4px solid #b00020; padding: 0.5rem 0.75rem; }
-";
+/// The pages share the web interface's stylesheet (still served here for old bookmarks).
+const STYLESHEET: &str = include_str!("web/assets/app.css");
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -206,22 +197,20 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// A complete page: `title_key` names its title and heading, `body` is trusted HTML.
+/// A complete page in the web interface's layout (header, language choice, accessibility
+/// link) but without scripts: `title_key` names its title and heading, `body` is trusted HTML.
 pub(crate) fn page(lang: Lang, status: StatusCode, title_key: &str, body: &str) -> Response {
-    let title = html_escape(t(lang, title_key));
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title} – Hafen</title>\n<link rel=\"stylesheet\" href=\"{STYLESHEET_PATH}\">\n</head>\n\
-         <body>\n<main>\n<h1>{title}</h1>\n{body}</main>\n</body>\n</html>\n",
-        lang = lang.code(),
+    let mut response = crate::web::render(
+        status,
+        "page.html",
+        minijinja::context! {
+            lang => lang.code(),
+            title => t(lang, title_key),
+            body => minijinja::Value::from_safe_string(body.to_string()),
+            no_scripts => true,
+        },
     );
-    let mut response = (status, html).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PAGE_CSP));
     response
 }
 

@@ -36,6 +36,8 @@ pub struct User {
     pub is_space: bool,
     /// Wants notifications by e-mail too (not only in the app).
     pub notify_by_email: bool,
+    /// Chosen language of the web interface (`de`, `en`), empty to follow the browser.
+    pub language: String,
 }
 
 #[derive(Debug, Clone, Default)]

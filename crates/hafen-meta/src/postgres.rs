@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "login_failures", include_str!("../migrations/postgres/0004_login_failures.sql")),
     (5, "sharing", include_str!("../migrations/postgres/0005_sharing.sql")),
     (6, "spaces", include_str!("../migrations/postgres/0006_spaces.sql")),
+    (7, "language", include_str!("../migrations/postgres/0007_language.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -64,7 +65,7 @@ pub struct PostgresStore {
 
 const NODE_COLUMNS: &str = "id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, version_id, checksum";
 const USER_COLUMNS: &str =
-    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by, notify_by_email";
+    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by, notify_by_email, language";
 const UPLOAD_COLUMNS: &str = "id, owner_id, name, destination, total_length, created_at, updated_at";
 const LOCK_COLUMNS: &str = "token, owner_id, path, depth_infinite, exclusive, owner_xml, timeout_secs, expires_at";
 const LOGIN_FLOW_COLUMNS: &str =
@@ -106,6 +107,7 @@ fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
         invited_by: row.try_get::<Option<i64>, _>("invited_by")?.map(UserId),
         is_space: row.try_get::<String, _>("kind")? == "space",
         notify_by_email: row.try_get("notify_by_email")?,
+        language: row.try_get("language")?,
     })
 }
 
@@ -1486,7 +1488,7 @@ impl MetaStore for PostgresStore {
     async fn update_user(&self, user: &User) -> MetaResult<()> {
         sqlx::query(
             "UPDATE users SET display_name = $1, email = $2, quota = $3, is_admin = $4, org_id = $5, org_admin = $6, \
-             notify_by_email = $7 WHERE id = $8",
+             notify_by_email = $7, language = $8 WHERE id = $9",
         )
         .bind(&user.display_name)
         .bind(&user.email)
@@ -1495,6 +1497,7 @@ impl MetaStore for PostgresStore {
         .bind(user.org.map(|org| org.0))
         .bind(user.org_admin)
         .bind(user.notify_by_email)
+        .bind(&user.language)
         .bind(user.id.0)
         .execute(&self.pool)
         .await?;
@@ -2117,8 +2120,8 @@ impl MetaStore for PostgresStore {
             };
             sqlx::query(
                 "INSERT INTO users (id, name, display_name, email, password_hash, quota, is_admin, created_at, \
-                 last_failed_login, org_id, org_admin, kind, notify_by_email) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                 last_failed_login, org_id, org_admin, kind, notify_by_email, language) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(user.id.0)
             .bind(&user.name)
@@ -2133,6 +2136,7 @@ impl MetaStore for PostgresStore {
             .bind(user.org_admin)
             .bind(kind)
             .bind(user.notify_by_email)
+            .bind(&user.language)
             .execute(&mut *tx)
             .await?;
         }

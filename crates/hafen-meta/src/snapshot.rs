@@ -363,6 +363,7 @@ mod tests {
             is_guest: false,
             invited_by: None,
             is_space: false,
+            language: String::new(),
             notify_by_email: true,
         };
         let org = Organisation {

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "login_failures", include_str!("../migrations/sqlite/0004_login_failures.sql")),
     (5, "sharing", include_str!("../migrations/sqlite/0005_sharing.sql")),
     (6, "spaces", include_str!("../migrations/sqlite/0006_spaces.sql")),
+    (7, "language", include_str!("../migrations/sqlite/0007_language.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -77,7 +78,7 @@ fn qualified_node_columns(table: &str) -> String {
 }
 
 const USER_COLUMNS: &str =
-    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by, notify_by_email";
+    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by, notify_by_email, language";
 
 fn node_from_row(row: &SqliteRow) -> Result<Node, sqlx::Error> {
     Ok(Node {
@@ -112,6 +113,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
         invited_by: row.try_get::<Option<i64>, _>("invited_by")?.map(UserId),
         is_space: row.try_get::<String, _>("kind")? == "space",
         notify_by_email: row.try_get::<i64, _>("notify_by_email")? != 0,
+        language: row.try_get("language")?,
     })
 }
 
@@ -1552,7 +1554,7 @@ impl MetaStore for SqliteStore {
     async fn update_user(&self, user: &User) -> MetaResult<()> {
         sqlx::query(
             "UPDATE users SET display_name = ?, email = ?, quota = ?, is_admin = ?, org_id = ?, org_admin = ?, \
-             notify_by_email = ? WHERE id = ?",
+             notify_by_email = ?, language = ? WHERE id = ?",
         )
         .bind(&user.display_name)
         .bind(&user.email)
@@ -1561,6 +1563,7 @@ impl MetaStore for SqliteStore {
         .bind(user.org.map(|org| org.0))
         .bind(i64::from(user.org_admin))
         .bind(i64::from(user.notify_by_email))
+        .bind(&user.language)
         .bind(user.id.0)
         .execute(&self.write)
         .await?;
@@ -2194,8 +2197,8 @@ impl MetaStore for SqliteStore {
             };
             sqlx::query(
                 "INSERT INTO users (id, name, display_name, email, password_hash, quota, is_admin, created_at, \
-                 last_failed_login, org_id, org_admin, kind, notify_by_email) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 last_failed_login, org_id, org_admin, kind, notify_by_email, language) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(user.id.0)
             .bind(&user.name)
@@ -2210,6 +2213,7 @@ impl MetaStore for SqliteStore {
             .bind(user.org_admin)
             .bind(kind)
             .bind(user.notify_by_email)
+            .bind(&user.language)
             .execute(&mut *tx)
             .await?;
         }

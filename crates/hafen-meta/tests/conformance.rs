@@ -1009,8 +1009,10 @@ async fn org_members_and_usage(store: Store) {
         is_admin: true,
         org: Some(agriculture.id),
         org_admin: true,
+        language: "en".into(),
         ..alice.clone()
     };
+    assert_eq!(alice.language, "", "no language chosen at first");
     store.update_user(&changed).await.unwrap();
     let stored = store.user(alice.id).await.unwrap().unwrap();
     assert_eq!(stored, User { name: "alice".into(), password_hash: alice.password_hash.clone(), ..changed.clone() });

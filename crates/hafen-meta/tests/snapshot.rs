@@ -151,7 +151,7 @@ async fn fill_sharing(store: &Store) -> Sharing {
         .await
         .unwrap();
     // A non-default e-mail preference must travel too.
-    store.update_user(&User { notify_by_email: false, ..dave.clone() }).await.unwrap();
+    store.update_user(&User { notify_by_email: false, language: "en".into(), ..dave.clone() }).await.unwrap();
     let dave = store.user(dave.id).await.unwrap().unwrap();
     let staff = store.create_group(&group("staff", Some(org.id))).await.unwrap();
     let project = store.create_group(&group("project", None)).await.unwrap();
@@ -286,6 +286,7 @@ async fn round_trip(source_url: String, target_url: String) {
     let dave = target.user(sharing.dave.id).await.unwrap().expect("dave");
     assert_eq!(dave, sharing.dave);
     assert!(!dave.notify_by_email);
+    assert_eq!(dave.language, "en");
     let guest = target.user(sharing.guest.id).await.unwrap().expect("guest");
     assert_eq!((guest.is_guest, guest.invited_by, guest.org), (true, Some(carol.id), None));
     let space_account = target.user(sharing.space.account).await.unwrap().expect("space account");

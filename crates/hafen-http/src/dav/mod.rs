@@ -62,11 +62,18 @@ pub async fn handle(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok());
     let chunked = request.headers().contains_key(header::TRANSFER_ENCODING);
+    // Scripts of the web interface must not make the browser pop up its Basic login dialog
+    // when their session has ended (Nextcloud's clients send the same header).
+    let from_script = request.headers().contains_key(crate::auth::CSRF_HEADER)
+        || request.headers().get("x-requested-with").is_some_and(|value| value == "XMLHttpRequest");
     let request = request.map(crate::drain::DrainOnDrop::wrap);
     match handle_request(state, peer, request).await {
         Ok(response) => response,
         Err(error) => {
             let mut response = error.into_response();
+            if from_script {
+                response.headers_mut().remove(header::WWW_AUTHENTICATE);
+            }
             if chunked || declared_length.is_some_and(|length| length > crate::drain::DRAIN_LIMIT) {
                 // An unread body that will not be drained: the connection cannot be reused, so
                 // say so rather than let the client send its next request into a closing socket.

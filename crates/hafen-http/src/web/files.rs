@@ -106,7 +106,8 @@ async fn browser(
         _ => "name",
     };
     let descending = query.get("order").is_some_and(|order| order == "desc");
-    let mut rows: Vec<_> = entries.filter(|entry| filter.is_empty() || entry.node.name.to_lowercase().contains(&filter)).collect();
+    let mut rows: Vec<_> =
+        entries.filter(|entry| filter.is_empty() || entry.node.name.to_lowercase().contains(&filter)).collect();
     rows.sort_by(|a, b| {
         // Folders first, as every file manager does; then the chosen column.
         let by_column = match sort {
@@ -360,7 +361,8 @@ async fn zip(State(state): State<AppState>, RawQuery(raw): RawQuery, uri: Uri, h
         Ok(dir) => dir,
         Err(error) => return error_page(lang, &error),
     };
-    let selected: Vec<String> = pairs.iter().filter(|(key, _)| key == "selected").map(|(_, name)| name.clone()).collect();
+    let selected: Vec<String> =
+        pairs.iter().filter(|(key, _)| key == "selected").map(|(_, name)| name.clone()).collect();
     let viewer = Viewer::Account(web.user);
     zip_of(&state, lang, &viewer, &dir, (!selected.is_empty()).then_some(selected)).await
 }
@@ -404,7 +406,9 @@ async fn selection_entries(
         if node.is_dir {
             let below = core.folder_files(viewer, &path).await?;
             entries.push(ArchiveEntry { name: format!("{}/", node.name), node: node.clone() });
-            entries.extend(below.into_iter().map(|entry| ArchiveEntry { name: format!("{}/{}", node.name, entry.name), ..entry }));
+            entries.extend(
+                below.into_iter().map(|entry| ArchiveEntry { name: format!("{}/{}", node.name, entry.name), ..entry }),
+            );
         } else {
             entries.push(ArchiveEntry { name: node.name.clone(), node });
         }

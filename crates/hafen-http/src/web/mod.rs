@@ -95,7 +95,11 @@ pub(crate) async fn web_user(state: &AppState, uri: &Uri, headers: &HeaderMap) -
     };
     let Some(session) = auth::cookie_value(headers, SESSION_COOKIE) else { return Err(to_login()) };
     match state.core.web_session_user(session).await {
-        Ok(Some(user)) => Ok(WebUser { user, session: session.to_string(), lang }),
+        Ok(Some(user)) => {
+            // The account's own choice wins over this browser's cookie and its languages.
+            let lang = Lang::from_code(&user.language).unwrap_or(lang);
+            Ok(WebUser { user, session: session.to_string(), lang })
+        }
         Ok(None) => Err(to_login()),
         Err(error) => Err(error_page(lang, &error)),
     }
@@ -198,6 +202,17 @@ fn cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=1; Max-Age=0"))
 }
 
+/// The `Set-Cookie` value of a new browser session (login, and after a password change,
+/// which ends every earlier session).
+pub(crate) fn session_cookie(state: &AppState, peer: SocketAddr, headers: &HeaderMap, token: &str) -> HeaderValue {
+    cookie(SESSION_COOKIE, token, WEB_SESSION_LIFETIME_SECS, is_https(state, peer, headers))
+}
+
+/// The `Set-Cookie` value remembering the chosen language for a year (footer form, settings).
+pub(crate) fn language_cookie(state: &AppState, peer: SocketAddr, headers: &HeaderMap, lang: Lang) -> HeaderValue {
+    cookie(LANGUAGE_COOKIE, lang.code(), 365 * 86400, is_https(state, peer, headers))
+}
+
 async fn home(State(state): State<AppState>, uri: Uri, headers: HeaderMap) -> Response {
     match web_user(&state, &uri, &headers).await {
         Ok(_) => redirect("/apps/files/"),
@@ -289,8 +304,8 @@ async fn logout(
     response
 }
 
-/// `POST /language`: remembers the chosen language in a cookie (also before login) and goes
-/// back to the page the form was on. Not a privileged action, so no CSRF token (the login
+/// `POST /language`: remembers the chosen language in a cookie (also before login) and, when
+/// logged in, as the account's setting; then goes back to the page the form was on. Not a privileged action, so no CSRF token (the login
 /// page has none); the same-origin check still applies.
 async fn choose_language(
     State(state): State<AppState>,
@@ -307,10 +322,36 @@ async fn choose_language(
     let Some(chosen) = Lang::from_code(field(&form, "lang")) else {
         return message(lang, StatusCode::BAD_REQUEST, "error.title", "error.invalid");
     };
-    let mut response = redirect(&local_target(field(&form, "back"), "/"));
+    // Pages without a known path of their own (link pages) leave `back` empty: the same-origin
+    // Referer names them then.
+    let back = match field(&form, "back") {
+        "" => referer_path(&uri, &headers).unwrap_or_else(|| "/".to_string()),
+        back => back.to_string(),
+    };
+    // Logged in: the choice becomes the account's setting (every browser, e-mails later).
+    if let Some(session) = auth::cookie_value(&headers, SESSION_COOKIE) {
+        if let Ok(Some(user)) = state.core.web_session_user(session).await {
+            if let Err(error) = state.core.set_language(&user, chosen.code()).await {
+                return error_page(lang, &error);
+            }
+        }
+    }
+    let mut response = redirect(&local_target(&back, "/"));
     let secure = is_https(&state, peer, &headers);
     response.headers_mut().insert(header::SET_COOKIE, cookie(LANGUAGE_COOKIE, chosen.code(), 365 * 86400, secure));
     response
+}
+
+/// Path and query of the `Referer`, when it names this server.
+fn referer_path(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let rest = referer.strip_prefix("https://").or_else(|| referer.strip_prefix("http://"))?;
+    let (authority, path) = rest.split_at(rest.find('/')?);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))?;
+    authority.eq_ignore_ascii_case(host).then(|| path.to_string())
 }
 
 /// The accessibility statement BITV 2.0 requires, with the configured feedback contact.
@@ -318,9 +359,9 @@ async fn accessibility(State(state): State<AppState>, uri: Uri, headers: HeaderM
     let lang = Lang::from_headers(&headers);
     let account = match auth::cookie_value(&headers, SESSION_COOKIE) {
         Some(session) => state.core.web_session_user(session).await.ok().flatten().map(|user| WebUser {
+            lang: Lang::from_code(&user.language).unwrap_or(lang),
             user,
             session: session.to_string(),
-            lang,
         }),
         None => None,
     };
@@ -331,4 +372,3 @@ async fn accessibility(State(state): State<AppState>, uri: Uri, headers: HeaderM
     let contact = &state.config.accessibility_contact;
     render(StatusCode::OK, "accessibility.html", context! { contact => contact, ..base })
 }
-

@@ -333,7 +333,8 @@ async fn shared_views(State(state): State<AppState>, uri: Uri, headers: HeaderMa
         (Err(error), _) | (_, Err(error)) => return error_page(lang, &error),
     };
     let public_url = state.core.public_url();
-    let with_me: Vec<Value> = with_me.iter().filter(|view| view.share.space.is_none()).map(|view| share_context(view, public_url)).collect();
+    let with_me: Vec<Value> =
+        with_me.iter().filter(|view| view.share.space.is_none()).map(|view| share_context(view, public_url)).collect();
     let by_me: Vec<Value> = by_me.iter().map(|view| share_context(view, public_url)).collect();
     let base = web.base_context(&uri);
     render(StatusCode::OK, "shared.html", context! { section => "shared", with_me => with_me, by_me => by_me, ..base })

@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("templates/layout.html")),
     ("message.html", include_str!("templates/message.html")),
+    ("page.html", include_str!("templates/page.html")),
     ("login.html", include_str!("templates/login.html")),
     ("accessibility.html", include_str!("templates/accessibility.html")),
     ("files.html", include_str!("templates/files.html")),

@@ -171,9 +171,9 @@
         if (xhr.status >= 200 && xhr.status < 300) return xhr;
         if (!retryable(xhr.status) || attempt >= RETRIES) throw httpError(xhr);
       } catch (error) {
+        item.sent = base; // what this request sent does not count
         if (error.kind !== 'network' || attempt >= RETRIES) throw error;
       }
-      item.sent = base;
       await sleep(1000 * 2 ** attempt);
     }
   }
@@ -321,12 +321,12 @@
 
   let totalShown = 0;
   function renderTotal(force) {
-    // Failed and cancelled files leave the total: it counts what will arrive.
-    const counted = batch.items.filter((item) => item.state !== 'error' && item.state !== 'cancelled');
+    // Cancelled files leave the total; failed ones count with what reached the server.
+    const counted = batch.items.filter((item) => item.state !== 'cancelled');
     const size = counted.reduce((sum, item) => sum + item.size, 0);
     const sent = counted.reduce((sum, item) => sum + (item.state === 'done' ? item.size : item.sent), 0);
     totalBar.max = Math.max(size, 1);
-    totalBar.value = size === 0 && !running ? 1 : sent;
+    totalBar.value = size === 0 && !running && !batch.failed ? 1 : sent;
     const now = performance.now();
     if (running && (force || now - totalShown >= LIVE_INTERVAL_MS)) {
       totalShown = now;
@@ -414,9 +414,11 @@
       if (!item.cancelled) await upload(item);
     }
     running = false;
-    const { size } = renderTotal(true);
+    const { size, sent } = renderTotal(true);
     totalBox.dataset.state = batch.failed ? 'error' : 'done';
-    totalText.textContent = bytesText(size) + ' · ' + t(batch.failed ? 'tError' : 'tDone');
+    totalText.textContent = batch.failed
+      ? bytesText(sent) + ' ' + t('tOf') + ' ' + bytesText(size) + ' · ' + t('tError')
+      : bytesText(size) + ' · ' + t('tDone');
     try { await refreshTable(); } catch (_) { /* the list is only stale; a reload fixes it */ }
     document.dispatchEvent(new CustomEvent('hafen:uploads-finished'));
   }
