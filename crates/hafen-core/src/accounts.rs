@@ -58,6 +58,9 @@ pub struct NewAccount {
 }
 
 /// Result of a login attempt.
+// Returned once per request and matched at once, never stored: boxing the account would only
+// add an allocation per request.
+#[allow(clippy::large_enum_variant)]
 pub enum AuthOutcome {
     Authenticated(User),
     Denied,

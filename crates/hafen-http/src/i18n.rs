@@ -74,7 +74,9 @@ impl Lang {
 }
 
 /// The catalogs, German and English, one pair per area of the interface.
-const CATALOGS: &[(&[(&str, &str)], &[(&str, &str)])] = &[(DE, EN), (crate::web::catalog::DE, crate::web::catalog::EN)];
+/// One language's table: key, text.
+type Catalog = &'static [(&'static str, &'static str)];
+const CATALOGS: &[(Catalog, Catalog)] = &[(DE, EN), (crate::web::catalog::DE, crate::web::catalog::EN)];
 
 /// The text of `key` in `lang`; `?` when unknown (a bug, visible in tests).
 pub(crate) fn t(lang: Lang, key: &str) -> &'static str {

@@ -15,6 +15,12 @@ use std::time::Duration;
 /// (default SQLite at `DATA/hafen.db`), blocks from `--blob-url` / `HAFEN_BLOB_URL` (default
 /// local disk in `DATA`). The data directory is created either way.
 pub async fn open_core(settings: &Settings) -> anyhow::Result<Arc<Core>> {
+    open_core_listening(settings, settings.listen).await
+}
+
+/// `open_core` for a server listening at `address` (the base of link URLs unless
+/// `HAFEN_PUBLIC_URL` names another; with `--listen …:0` the port actually bound).
+async fn open_core_listening(settings: &Settings, address: std::net::SocketAddr) -> anyhow::Result<Arc<Core>> {
     let meta = open_meta(settings).await?;
     let blobs = open_blobs(settings)?;
     let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
@@ -28,7 +34,7 @@ pub async fn open_core(settings: &Settings) -> anyhow::Result<Arc<Core>> {
     let options = hafen_core::CoreOptions {
         clock: hafen_core::Clock::from_file(env("HAFEN_CLOCK_FILE").map(std::path::PathBuf::from)),
         mailer,
-        public_url: env("HAFEN_PUBLIC_URL").or_else(|| Some(format!("http://{}", settings.listen))),
+        public_url: env("HAFEN_PUBLIC_URL").or_else(|| Some(format!("http://{address}"))),
     };
     Ok(Core::with_options(meta, blobs, options))
 }
@@ -83,7 +89,11 @@ async fn ensure_admin(core: &Core) -> anyhow::Result<()> {
 pub async fn serve(settings: Settings, maintenance: MaintenanceArgs) -> anyhow::Result<()> {
     // Fail at start, with a clear message, when the blob store cannot be reached.
     open_blobs(&settings)?.check().await.context("cannot reach the blob store")?;
-    let core = open_core(&settings).await?;
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    let address = listener.local_addr()?;
+    let core = open_core_listening(&settings, address).await?;
     ensure_admin(&core).await?;
     tokio::spawn(run_maintenance(core.clone(), maintenance));
     let accessibility_contact = std::env::var("HAFEN_ACCESSIBILITY_CONTACT").ok().filter(|value| !value.is_empty());
@@ -92,10 +102,6 @@ pub async fn serve(settings: Settings, maintenance: MaintenanceArgs) -> anyhow::
         accessibility_contact: accessibility_contact.unwrap_or_else(|| "barrierefreiheit@localhost".into()),
     };
     let app = hafen_http::router(core, config);
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    let address = listener.local_addr()?;
     println!("hafen listening on http://{address}");
     std::io::stdout().flush()?;
     tracing::info!(%address, data = %settings.data.display(), "serving");
