@@ -1305,7 +1305,7 @@ async fn account_tokens(store: Store) {
     store.insert_account_token("hash-2", &reset).await.unwrap();
     assert!(store.insert_account_token("hash-1", &reset).await.is_err(), "token hashes are unique");
 
-    assert_eq!(store.take_account_token("hash-1").await.unwrap(), Some(invite));
+    assert_eq!(store.take_account_token("hash-1").await.unwrap(), Some(invite.clone()));
     assert!(store.take_account_token("hash-1").await.unwrap().is_none(), "a token works once");
     assert!(store.take_account_token("unknown").await.unwrap().is_none());
     assert_eq!(store.take_account_token("hash-2").await.unwrap(), Some(reset));
