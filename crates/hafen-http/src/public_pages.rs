@@ -41,7 +41,6 @@ fn cookie_name(token: &str) -> String {
     format!("hafen_link_{token}")
 }
 
-
 /// The link as the visitor may use it now, or the page to show instead.
 async fn viewer(state: &AppState, lang: Lang, token: &str, headers: &HeaderMap) -> Result<Viewer, Response> {
     let session = auth::cookie_value(headers, &cookie_name(token));

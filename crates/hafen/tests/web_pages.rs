@@ -685,7 +685,7 @@ fn the_listing_sorts_filters_shows_breadcrumbs_sharing_and_localised_sizes() {
     // A file path as folder leads to its download; a missing folder is a 404 page.
     let reply = browser.get("/apps/files/?dir=%2FListe%2Fklein.txt");
     assert_eq!(reply.status, 303);
-    assert_eq!(location(&reply), "/apps/files/download?path=%2FListe%2Fklein%2Etxt");
+    assert_eq!(location(&reply), "/apps/files/download?path=%2FListe%2Fklein.txt");
     assert_eq!(browser.get("/apps/files/?dir=%2FFehlt").status, 404);
     assert_eq!(browser.get("/apps/files/?dir=%2F..%2Falice").status, 400);
 
@@ -752,7 +752,7 @@ fn files_selections_and_folders_download() {
     let reply = browser.get("/apps/files/download?path=%2Feinzeln.bin");
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, single);
-    assert_eq!(reply.header("content-disposition"), Some("attachment; filename*=UTF-8''einzeln%2Ebin"));
+    assert_eq!(reply.header("content-disposition"), Some("attachment; filename*=UTF-8''einzeln.bin"));
     let reply = browser.get(&format!("/apps/files/download?path={}", enc("/Bericht März.txt")));
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, "Bericht für März".as_bytes());
@@ -788,7 +788,7 @@ fn files_selections_and_folders_download() {
     // The whole folder.
     let reply = browser.get("/apps/files/zip?dir=%2FAkten");
     assert_eq!(reply.status, 200, "{}", reply.text());
-    assert_eq!(reply.header("content-disposition"), Some("attachment; filename*=UTF-8''Akten%2Ezip"));
+    assert_eq!(reply.header("content-disposition"), Some("attachment; filename*=UTF-8''Akten.zip"));
     assert_eq!(
         unpack(&reply),
         expected(&[("liste.txt", Some(b"Liste")), ("Unter/", None), ("Unter/tief.txt", Some(b"tief unten"))])

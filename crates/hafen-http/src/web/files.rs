@@ -6,7 +6,7 @@
 //! After an action the browser is sent back to the folder with `done=` or `failed=` naming a
 //! catalog message (only known keys are shown).
 
-use super::{error_key, error_page, percent_encode, redirect, render, web_form, web_user};
+use super::{back_to, error_key, error_page, flash, percent_encode, redirect, render, web_form, web_user};
 use crate::login_flow::field;
 use crate::AppState;
 use axum::body::{Body, Bytes};
@@ -67,11 +67,7 @@ pub(crate) fn folder_url(path: &TreePath) -> String {
 }
 
 fn back_with(path: &TreePath, outcome: Result<&str, &str>) -> Response {
-    let (kind, key) = match outcome {
-        Ok(key) => ("done", key),
-        Err(key) => ("failed", key),
-    };
-    redirect(&format!("{}&{kind}={}", folder_url(path), percent_encode(key)))
+    back_to(&folder_url(path), outcome)
 }
 
 async fn browser(
@@ -159,12 +155,7 @@ async fn browser(
         };
         context! { href => href, aria => aria }
     };
-    let flash = query
-        .get("done")
-        .map(|key| (false, key))
-        .or_else(|| query.get("failed").map(|key| (true, key)))
-        .filter(|(_, key)| FLASH_KEYS.contains(&key.as_str()))
-        .map(|(failed, key)| context! { failed => failed, key => key });
+    let flash = flash(&query, FLASH_KEYS);
     let base = web.base_context(&uri);
     render(
         StatusCode::OK,

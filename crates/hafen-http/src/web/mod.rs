@@ -134,8 +134,34 @@ pub(crate) fn redirect(location: &str) -> Response {
     response
 }
 
+/// A redirect back to `page` reporting an action's outcome as `done=KEY` or `failed=KEY`.
+pub(crate) fn back_to(page: &str, outcome: Result<&str, &str>) -> Response {
+    let (kind, key) = match outcome {
+        Ok(key) => ("done", key),
+        Err(key) => ("failed", key),
+    };
+    let separator = if page.contains('?') { '&' } else { '?' };
+    redirect(&format!("{page}{separator}{kind}={}", percent_encode(key)))
+}
+
+/// The message a page shows for the `done=` / `failed=` of its URL, if the key is one of
+/// `known` (a URL cannot make a page show arbitrary catalog texts).
+pub(crate) fn flash(query: &HashMap<String, String>, known: &[&str]) -> Option<Value> {
+    query
+        .get("done")
+        .map(|key| (false, key))
+        .or_else(|| query.get("failed").map(|key| (true, key)))
+        .filter(|(_, key)| known.contains(&key.as_str()))
+        .map(|(failed, key)| context! { failed => failed, key => key })
+}
+
+/// Characters kept as they are in query values of the pages' URLs (RFC 3986 unreserved ones
+/// but `~`); everything else is percent-encoded.
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'.').remove(b'_').remove(b'-');
+
 pub(crate) fn percent_encode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
 }
 
 /// A redirect target taken from a form or query: only paths of this server.

@@ -5,7 +5,7 @@
 
 use super::files::{display_path, folder_url, parse_path};
 use super::format::date_input_end_of_day;
-use super::{error_key, error_page, percent_encode, redirect, render, web_form, web_user, WebUser};
+use super::{back_to, error_key, error_page, flash, percent_encode, redirect, render, web_form, web_user, WebUser};
 use crate::login_flow::field;
 use crate::AppState;
 use axum::body::Bytes;
@@ -46,20 +46,7 @@ fn dialog_url(path: &TreePath) -> String {
 }
 
 fn back_with(path: &TreePath, outcome: Result<&str, &str>) -> Response {
-    let (kind, key) = match outcome {
-        Ok(key) => ("done", key),
-        Err(key) => ("failed", key),
-    };
-    redirect(&format!("{}&{kind}={}", dialog_url(path), percent_encode(key)))
-}
-
-fn flash(query: &HashMap<String, String>) -> Option<Value> {
-    query
-        .get("done")
-        .map(|key| (false, key))
-        .or_else(|| query.get("failed").map(|key| (true, key)))
-        .filter(|(_, key)| FLASH_KEYS.contains(&key.as_str()))
-        .map(|(failed, key)| context! { failed => failed, key => key })
+    back_to(&dialog_url(path), outcome)
 }
 
 /// One share as the pages show it.
@@ -137,7 +124,7 @@ async fn dialog(
             path => display_path(&path),
             back_href => folder_url(&parent),
             shares => shares,
-            flash => flash(&query),
+            flash => flash(&query, FLASH_KEYS),
             ..base
         },
     )
