@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 const FLOW_PREFIX: &str = "/index.php/login/v2/flow/";
 const STYLESHEET_PATH: &str = "/index.php/login/v2/style.css";
 pub(crate) const PAGE_CSP: &str =
-    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// Longest form body accepted on these endpoints.
 pub(crate) const MAX_FORM_BODY: usize = 16 * 1024;
 

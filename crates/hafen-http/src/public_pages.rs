@@ -24,7 +24,8 @@ use std::net::SocketAddr;
 
 const UPLOAD_SCRIPT_PATH: &str = "/s/-/upload.js";
 /// Scripts only from this server, no inline code.
-const UPLOAD_PAGE_CSP: &str = "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; \
+const UPLOAD_PAGE_CSP: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; connect-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub(crate) fn routes() -> Router<AppState> {

@@ -17,7 +17,7 @@
   // The overall text is a live region: updating it on every progress event would make a
   // screen reader talk without pause, so while bytes flow it changes at most this often
   // (state changes are shown at once; the <progress> bars are always current).
-  const LIVE_INTERVAL_MS = 5000;
+  const LIVE_INTERVAL_MS = 2000;
   const KEY_PREFIX = 'hafen.upload.';
   const SABRE_NS = 'http://sabredav.org/ns';
 
@@ -180,7 +180,15 @@
 
   // ---- Folders --------------------------------------------------------------------------
 
-  let folders = new Map(); // tree path -> Promise of its MKCOL, per batch
+  let folders = knownFolders(); // tree path -> Promise of its MKCOL, per batch
+
+  /// The folder shown and its ancestors exist: no MKCOL for them (it would only answer 405).
+  function knownFolders() {
+    const known = new Map();
+    const parts = segments(baseDir);
+    for (let i = 1; i <= parts.length; i += 1) known.set('/' + parts.slice(0, i).join('/'), Promise.resolve());
+    return known;
+  }
 
   /// Creates the folder (and its parents first); an existing one (405) is fine.
   function ensureFolder(path) {
@@ -387,7 +395,7 @@
   /// parents first, for empty folders of a drop) to the queue and starts it if idle.
   function enqueue(files, emptyFolders = []) {
     if (!files.length && !emptyFolders.length) return;
-    if (!running) { batch = newBatch(); folders = new Map(); }
+    if (!running) { batch = newBatch(); folders = knownFolders(); }
     list.hidden = false;
     totalBox.hidden = false;
     for (const { file, path } of files) {
