@@ -1427,6 +1427,27 @@ async function main() {
       }
     });
   });
+
+  // Issue 8: an overwrite keeps the previous version; the versions panel restores it.
+  await step('p', 'Versionen: zwei Stände speichern, im Versionsbereich den älteren wiederherstellen', ['a'], async () => {
+    const { page } = shared.admin;
+    for (const content of ['Erster Stand', 'Zweiter Stand']) {
+      const response = await dav('PUT', '/Versionen.txt', { body: content });
+      check(response.ok, `PUT /Versionen.txt answered ${response.status}`);
+    }
+    await goto(page, filesUrl('/'));
+    await clickAndSettle(page, `tr[data-name="Versionen.txt"] a.versions`);
+    check(new URL(page.url()).pathname === '/apps/files/versions', `the versions link led to ${page.url()}`);
+    const rows = page.locator('#version-table tbody tr');
+    check((await rows.count()) === 2, `the panel lists ${await rows.count()} versions, expected 2`);
+    check((await rows.first().getAttribute('data-current')) === 'true', 'the first row is not the current version');
+    await axeCheck(page, 'versions panel');
+    await clickAndSettle(page, '#version-table tbody tr:not([data-current]) button.restore');
+    await expectFlash(page, 'restoring a version');
+    await expectDavFile('/Versionen.txt', 'Erster Stand');
+    check((await page.locator('#version-table tbody tr').count()) === 3, 'the replaced state is not kept as a version');
+    await screenshot(page, 'versions.png');
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ mod spaces;
 mod throttle;
 mod transfer;
 mod uploads;
+mod versions;
 mod web_sessions;
 
 pub use access::{perm, Clock, LinkGrant, Located, Mount, MountInfo, Viewer};
@@ -31,7 +32,7 @@ pub use files::{CopyOrMove, Entry, Listing, PutOptions, PutOutcome, Quota};
 pub use fsck::{Damage, DamageKind, FsckReport};
 pub use hafen_meta::{
     AppPassword, DeadProp, Group, Lock, Node, NodeId, Notification, OrgId, Organisation, PropOp, Share, ShareRecipient,
-    Space, SpaceId, UploadChunk, UploadSession, User, UserId,
+    Space, SpaceId, UploadChunk, UploadSession, User, UserId, VersionId,
 };
 pub use locks::{lock_covers, LockRequest, LockResult};
 pub use login_flow::{LoginFlowGrant, LoginFlowStart, PendingLoginFlow, LOGIN_FLOW_LIFETIME_SECS};
@@ -40,6 +41,7 @@ pub use shares::{link_session_value, LinkInfo, NewShare, RecipientName, ShareUpd
 pub use spaces::{SpaceMember, SpaceOwner, SpaceRole, SpaceView};
 pub use transfer::{ByteRange, FileContent};
 pub use uploads::ASSEMBLED_NAME;
+pub use versions::{versions_to_drop, RetentionPolicy, VersionView};
 pub use web_sessions::{csrf_token, csrf_token_matches, WebSession, WEB_SESSION_LIFETIME_SECS};
 
 use hafen_blob::BlobStore;
@@ -66,6 +68,8 @@ pub struct CoreOptions {
     pub mailer: Option<Arc<dyn Mailer>>,
     /// The server's public base URL (for links in e-mails), without trailing slash.
     pub public_url: Option<String>,
+    /// How many older versions of a file are kept.
+    pub retention: RetentionPolicy,
 }
 
 /// The domain core, shared by all protocol handlers.
@@ -78,6 +82,7 @@ pub struct Core {
     clock: Clock,
     mailer: Option<Arc<dyn Mailer>>,
     public_url: String,
+    retention: RetentionPolicy,
 }
 
 impl Core {
@@ -92,6 +97,7 @@ impl Core {
             auth_cache: accounts::AuthCache::default(),
             download_buffers: Arc::new(tokio::sync::Semaphore::new(transfer::DOWNLOAD_BLOCKS)),
             clock: options.clock,
+            retention: options.retention,
             mailer: options.mailer,
             public_url: options
                 .public_url

@@ -348,6 +348,9 @@ impl Core {
                 }
                 other => other.into(),
             })?;
+        if !created {
+            self.thin_versions(user, &node).await?;
+        }
         Ok(PutOutcome { node, created })
     }
 

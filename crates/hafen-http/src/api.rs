@@ -445,7 +445,7 @@ fn json_reply(status: StatusCode, body: String) -> Response {
 
 /// An error as `{"error": message}` with the status `error.rs` assigns to it; internal
 /// details are logged only.
-fn error_reply(error: DavError) -> Response {
+pub(crate) fn error_reply(error: DavError) -> Response {
     let status = error.status();
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(%error, "API request failed");

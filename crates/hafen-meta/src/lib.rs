@@ -92,6 +92,11 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn copy_node(&self, request: &CopyRequest) -> MetaResult<Node>;
     async fn set_mtime(&self, id: NodeId, mtime: i64) -> MetaResult<Node>;
     async fn version_blocks(&self, version: VersionId) -> MetaResult<Vec<BlockRef>>;
+    /// The stored versions of a file, its current one included, newest first. An overwrite
+    /// keeps the replaced version (its blocks stay referenced) until it is deleted here.
+    async fn file_versions(&self, node: NodeId) -> MetaResult<Vec<FileVersion>>;
+    /// Deletes older versions of a file (never its current one); returns how many went.
+    async fn delete_versions(&self, node: NodeId, versions: &[VersionId]) -> MetaResult<u64>;
     /// The version's blocks with the data of those stored inline, in one query (downloads).
     async fn version_content(&self, version: VersionId) -> MetaResult<Vec<(BlockRef, Option<Vec<u8>>)>>;
 

@@ -130,6 +130,18 @@ pub struct FileCommit {
     pub inline_blocks: Vec<InlineBlock>,
 }
 
+/// One stored version of a file (its current one included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileVersion {
+    pub id: VersionId,
+    pub node: NodeId,
+    pub size: i64,
+    /// BLAKE3 of the whole content, lower-case hex.
+    pub content_hash: String,
+    /// When this content was committed, seconds since the epoch.
+    pub created_at: i64,
+}
+
 /// A small block kept in the metadata store instead of the blob store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InlineBlock {

@@ -591,8 +591,8 @@ impl PostgresStore {
         let old_size = existing.as_ref().map_or(0, |node| node.size);
         let growth = commit.size - old_size;
         Self::check_quota(tx, parent.owner, commit.quota, growth).await?;
-        let (node_id, old_version, created) = match &existing {
-            Some(node) => (node.id, node.version, false),
+        let (node_id, created) = match &existing {
+            Some(node) => (node.id, false),
             None => {
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO nodes (owner_id, parent_id, name, is_dir, size, mtime, ctime, etag) \
@@ -606,7 +606,7 @@ impl PostgresStore {
                 .fetch_one(&mut **tx)
                 .await
                 .map_err(|error| unique_to_exists(error, &commit.name))?;
-                (NodeId(id), None, true)
+                (NodeId(id), true)
             }
         };
         for block in &commit.inline_blocks {
@@ -631,11 +631,8 @@ impl PostgresStore {
         .fetch_one(&mut **tx)
         .await?;
         let node = node_from_row(&row)?;
-        if let Some(old) = old_version {
-            // Without versioning (a later feature) the previous version's rows go; its blocks
-            // become garbage unless another version still references them.
-            sqlx::query("DELETE FROM versions WHERE id = $1").bind(old.0).execute(&mut **tx).await?;
-        }
+        // The replaced version stays: `file_versions` lists it until retention (the core) or
+        // the file's deletion removes it.
         Self::touch_ancestors(tx, commit.parent, growth).await?;
         Ok((node, created))
     }
@@ -969,6 +966,46 @@ impl MetaStore for PostgresStore {
         rows.iter().map(|row| Ok(BlockRef { hash: row.try_get("hash")?, len: row.try_get("len")? })).collect()
     }
 
+    async fn file_versions(&self, node: NodeId) -> MetaResult<Vec<FileVersion>> {
+        let rows = sqlx::query(
+            "SELECT id, node_id, size, content_hash, created_at FROM versions WHERE node_id = $1 \
+             ORDER BY created_at DESC, id DESC",
+        )
+        .bind(node.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FileVersion {
+                    id: VersionId(row.try_get("id")?),
+                    node: NodeId(row.try_get("node_id")?),
+                    size: row.try_get("size")?,
+                    content_hash: row.try_get("content_hash")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_versions(&self, node: NodeId, versions: &[VersionId]) -> MetaResult<u64> {
+        let mut deleted = 0;
+        let mut tx = self.pool.begin().await?;
+        for version in versions {
+            let done = sqlx::query(
+                "DELETE FROM versions WHERE node_id = $1 AND id = $2 \
+                 AND id <> COALESCE((SELECT version_id FROM nodes WHERE id = $3), -1)",
+            )
+            .bind(node.0)
+            .bind(version.0)
+            .bind(node.0)
+            .execute(&mut *tx)
+            .await?;
+            deleted += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     async fn dead_props(&self, node: NodeId) -> MetaResult<Vec<DeadProp>> {
         let rows = sqlx::query("SELECT ns, name, value FROM dead_props WHERE node_id = $1 ORDER BY ns, name")
             .bind(node.0)
@@ -1085,7 +1122,7 @@ impl MetaStore for PostgresStore {
 
     async fn referenced_blocks(&self) -> MetaResult<Vec<BlockUse>> {
         let rows = sqlx::query(
-            "SELECT b.hash AS hash, b.len AS len, n.id AS node_id FROM nodes n JOIN version_blocks b ON b.version_id = n.version_id \
+            "SELECT b.hash AS hash, b.len AS len, v.node_id AS node_id FROM versions v JOIN version_blocks b ON b.version_id = v.id \
              UNION ALL SELECT hash, len, NULL::BIGINT AS node_id FROM upload_chunk_blocks",
         )
         .fetch_all(&self.pool)

@@ -298,8 +298,27 @@ async fn commit_preconditions(store: Store) {
     assert_ne!(overwritten.etag, created_node.etag);
     assert_ne!(overwritten.version, Some(version));
     assert_eq!(overwritten.checksum, None);
-    assert!(store.version_blocks(version).await.unwrap().is_empty(), "the old version is gone");
+    assert_eq!(
+        store.version_blocks(version).await.unwrap(),
+        vec![block("one", 6), block("two", 4)],
+        "the replaced version is kept"
+    );
     assert_eq!(store.version_blocks(overwritten.version.unwrap()).await.unwrap(), vec![block("three", 4)]);
+    let versions = store.file_versions(overwritten.id).await.unwrap();
+    assert_eq!(
+        versions.iter().map(|v| (v.id, v.size)).collect::<Vec<_>>(),
+        vec![(overwritten.version.unwrap(), 4), (version, 10)],
+        "newest first, the current one included"
+    );
+    assert!(versions.iter().all(|v| v.node == overwritten.id && v.created_at == NOW));
+    assert_eq!(
+        store.delete_versions(overwritten.id, &[overwritten.version.unwrap()]).await.unwrap(),
+        0,
+        "never the current one"
+    );
+    assert_eq!(store.delete_versions(created_node.id, &[version]).await.unwrap(), 1);
+    assert!(store.version_blocks(version).await.unwrap().is_empty(), "a deleted version is gone");
+    assert_eq!(store.file_versions(overwritten.id).await.unwrap().len(), 1);
 
     let mut absent = file(docs.id, "f.txt", 1, "x");
     absent.expect = Expect::Absent;
@@ -721,9 +740,18 @@ async fn referenced_blocks(store: Store) {
     let file_block = find("file-block").expect("file block referenced");
     assert_eq!((file_block.len, file_block.node), (10, Some(f.id)));
     assert_eq!(find("new-block").and_then(|b| b.node), Some(old.id));
-    assert!(find("old-block").is_none(), "a replaced version's blocks are not referenced");
+    assert_eq!(find("old-block").and_then(|b| b.node), Some(old.id), "a kept older version's blocks are referenced");
     let chunk = find("chunk-block").expect("upload chunk block referenced");
     assert_eq!((chunk.len, chunk.node), (7, None));
+    assert_eq!(used.len(), 4);
+    // Once the older version is deleted, its blocks are garbage.
+    let older = store.file_versions(old.id).await.unwrap().pop().expect("older version");
+    assert_eq!(store.delete_versions(old.id, &[older.id]).await.unwrap(), 1);
+    let used = store.referenced_blocks().await.unwrap();
+    assert!(
+        !used.iter().any(|b| b.hash == block("old-block", 0).hash),
+        "a deleted version's blocks are not referenced"
+    );
     assert_eq!(used.len(), 3);
 }
 

@@ -35,6 +35,7 @@ async fn open_core_listening(settings: &Settings, address: std::net::SocketAddr)
         clock: hafen_core::Clock::from_file(env("HAFEN_CLOCK_FILE").map(std::path::PathBuf::from)),
         mailer,
         public_url: env("HAFEN_PUBLIC_URL").or_else(|| Some(format!("http://{address}"))),
+        retention: hafen_core::RetentionPolicy::default(),
     };
     Ok(Core::with_options(meta, blobs, options))
 }

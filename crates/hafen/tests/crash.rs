@@ -363,10 +363,30 @@ fn fsck_clean(data: &Path, context: &str) {
     assert_eq!(code, 0, "{context}: fsck exit code {code}\nstdout:\n{out}\nstderr:\n{err}");
 }
 
-/// After fsck, the block store must hold exactly the distinct pieces of the surviving files.
+/// Blocks referenced by any stored version (current or older) in the SQLite database, read
+/// with the `sqlite3` tool while the server is stopped.
+fn referenced_blocks(data: &Path) -> BTreeSet<String> {
+    let output = std::process::Command::new("sqlite3")
+        .arg(data.join("hafen.db"))
+        .arg("SELECT DISTINCT b.hash FROM version_blocks b JOIN versions v ON v.id = b.version_id")
+        .output()
+        .expect("run sqlite3 (Debian package sqlite3, installed by scripts/test)");
+    assert!(output.status.success(), "sqlite3 failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).filter(|hash| hash.len() == 64).collect()
+}
+
+/// After fsck, the block store must hold exactly the blocks the stored versions reference
+/// (older versions are kept, so overwritten contents' blocks may stay) and every piece of
+/// every surviving file's content.
 fn assert_blocks_match(data: &Path, states: &BTreeMap<String, State>, registry: &Registry, context: &str) {
     let pieces = registry.pieces.lock().unwrap();
-    let expected: BTreeSet<String> = states.values().flatten().flat_map(|hash| pieces[hash].iter().cloned()).collect();
+    let current: BTreeSet<String> = states.values().flatten().flat_map(|hash| pieces[hash].iter().cloned()).collect();
+    let expected = referenced_blocks(data);
+    let unreferenced_current: Vec<_> = current.difference(&expected).collect();
+    assert!(
+        unreferenced_current.is_empty(),
+        "{context}: surviving files' blocks not referenced: {unreferenced_current:?}"
+    );
     let actual = block_files(data);
     let missing: Vec<_> = expected.difference(&actual).collect();
     let orphans: Vec<_> = actual.difference(&expected).collect();

@@ -13,6 +13,7 @@ mod props;
 mod read;
 mod uploads;
 mod urls;
+mod versions;
 mod write;
 pub mod xml;
 
@@ -112,6 +113,10 @@ async fn handle_request(state: AppState, peer: SocketAddr, request: Request) -> 
     }
     let safe = method == Method::GET || method == Method::HEAD;
     let user = auth::authenticate_any(&state.core, request.headers(), client, safe).await?;
+    if let Some(rest) = request.uri().path().strip_prefix(versions::PREFIX) {
+        let rest = rest.to_string();
+        return versions::handle(&state.core, user, &method, request.headers(), &rest).await;
+    }
     if let Some(rest) = request.uri().path().strip_prefix(uploads::PREFIX) {
         let rest = rest.to_string();
         let (parts, body) = request.into_parts();

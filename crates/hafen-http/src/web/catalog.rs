@@ -271,6 +271,16 @@ pub(crate) const DE: &[(&str, &str)] = &[
     ("admin.failed.password_short", "Das Anfangspasswort muss mindestens 10 Zeichen lang sein."),
     ("admin.failed.email", "Bitte geben Sie eine gültige E-Mail-Adresse ein (höchstens 64 Zeichen)."),
     ("admin.failed.account", "Dieses Konto gibt es nicht, oder Sie verwalten es nicht."),
+    ("files.versions", "Versionen"),
+    ("files.versions.one", "Versionen von {name}"),
+    ("versions.title", "Versionen von {name}"),
+    ("versions.hint", "Bei jedem Speichern bleibt der vorige Stand als Version erhalten: alle des letzten Tages, danach eine pro Tag für einen Monat und eine pro Woche danach."),
+    ("versions.when", "Gespeichert"),
+    ("versions.current", "aktueller Stand"),
+    ("versions.download.one", "Version vom {date} herunterladen"),
+    ("versions.restore", "Wiederherstellen"),
+    ("versions.restore.one", "Version vom {date} wiederherstellen"),
+    ("versions.done.restored", "Die Version wurde wiederhergestellt; der bisherige Stand ist als Version erhalten."),
 ];
 
 pub(crate) const EN: &[(&str, &str)] = &[
@@ -542,4 +552,14 @@ pub(crate) const EN: &[(&str, &str)] = &[
     ("admin.failed.password_short", "The initial password must have at least 10 characters."),
     ("admin.failed.email", "Please enter a valid e-mail address (at most 64 characters)."),
     ("admin.failed.account", "This account does not exist, or you do not administer it."),
+    ("files.versions", "Versions"),
+    ("files.versions.one", "Versions of {name}"),
+    ("versions.title", "Versions of {name}"),
+    ("versions.hint", "Every save keeps the previous state as a version: all of the last day, then one per day for a month and one per week after that."),
+    ("versions.when", "Saved"),
+    ("versions.current", "current"),
+    ("versions.download.one", "Download the version of {date}"),
+    ("versions.restore", "Restore"),
+    ("versions.restore.one", "Restore the version of {date}"),
+    ("versions.done.restored", "The version was restored; the state it replaced is kept as a version."),
 ];

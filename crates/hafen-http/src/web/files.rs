@@ -125,6 +125,7 @@ async fn browser(
                 mtime => entry.node.mtime,
                 href => if entry.node.is_dir { folder_url(&entry.path) } else { format!("/apps/files/download?path={}", percent_encode(&path)) },
                 rename_href => format!("{}&rename={}", folder_url(&dir), percent_encode(&entry.node.name)),
+                versions_href => format!("/apps/files/versions?path={}", percent_encode(&path)),
                 share_href => format!("/apps/files/share?path={}", percent_encode(&path)),
                 shared_by_me => !entry.share_types.is_empty(),
                 shared_with_me => entry.shared_with_me && !entry.in_space,

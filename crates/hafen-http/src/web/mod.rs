@@ -19,6 +19,7 @@ mod format;
 mod settings;
 mod shares;
 mod templates;
+mod versions;
 
 use crate::auth::{self, SESSION_COOKIE};
 use crate::i18n::{Lang, LANGUAGE_COOKIE};
@@ -56,6 +57,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(shares::routes())
         .merge(settings::routes())
         .merge(admin::routes())
+        .merge(versions::routes())
 }
 
 /// The person looking at a page: account, session token (for the CSRF token) and language.

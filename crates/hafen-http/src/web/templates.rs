@@ -21,6 +21,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("shared.html", include_str!("templates/shared.html")),
     ("settings.html", include_str!("templates/settings.html")),
     ("admin.html", include_str!("templates/admin.html")),
+    ("versions.html", include_str!("templates/versions.html")),
 ];
 
 fn page_lang(state: &State) -> Lang {

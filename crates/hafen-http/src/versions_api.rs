@@ -1,0 +1,89 @@
+//! File versions in Hafen's JSON API: `GET /api/v1/versions?path=…` lists a file's versions
+//! (newest first, the current one marked), `GET /api/v1/versions/{id}?path=…` reads one,
+//! `POST /api/v1/versions/{id}/restore` with `{"path": …}` makes it current again.
+
+use crate::api::{authenticated, body_object, text_field};
+use crate::{auth, AppState, DavError};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use futures_util::StreamExt;
+use hafen_core::{ByteRange, VersionId, Viewer};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/versions", get(list))
+        .route("/api/v1/versions/{id}", get(content))
+        .route("/api/v1/versions/{id}/restore", post(restore))
+}
+
+fn path_of(text: Option<&str>) -> Result<hafen_core::TreePath, DavError> {
+    let text = text.ok_or_else(|| DavError::BadRequest("path is required".into()))?;
+    crate::ocs::tree_path(text)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    authenticated(&state, peer, &headers, StatusCode::OK, |user, core| async move {
+        let path = path_of(query.get("path").map(String::as_str))?;
+        let (_, versions) = core.versions(&Viewer::Account(user), &path).await?;
+        Ok(Value::from(
+            versions
+                .iter()
+                .map(|v| {
+                    json!({"id": v.id.0, "size": v.size, "created_at": v.created_at, "current": v.is_current,
+                           "content_hash": v.content_hash})
+                })
+                .collect::<Vec<_>>(),
+        ))
+    })
+    .await
+}
+
+async fn content(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<i64>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let client = auth::client_address(peer, &headers, &state.config);
+    let result = async {
+        let user = auth::authenticate_any(&state.core, &headers, client, true).await?;
+        let path = path_of(query.get("path").map(String::as_str))?;
+        let content = state.core.open_version(&Viewer::Account(user), &path, VersionId(id)).await?;
+        let size = content.size();
+        let stream = content.read(ByteRange { start: 0, end: size }).await?;
+        let mut response = Response::new(Body::from_stream(stream.map(|item| item.map_err(std::io::Error::other))));
+        response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        Ok::<_, DavError>(response)
+    };
+    result.await.unwrap_or_else(crate::api::error_reply)
+}
+
+async fn restore(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    authenticated(&state, peer, &headers, StatusCode::OK, |user, core| async move {
+        let object = body_object(&body)?;
+        let path = path_of(text_field(&object, "path").as_deref())?;
+        let node = core.restore_version(&Viewer::Account(user), &path, VersionId(id)).await?;
+        Ok(json!({"size": node.size, "etag": node.etag, "version": node.version.map(|v| v.0)}))
+    })
+    .await
+}
