@@ -1448,6 +1448,28 @@ async function main() {
     check((await page.locator('#version-table tbody tr').count()) === 3, 'the replaced state is not kept as a version');
     await screenshot(page, 'versions.png');
   });
+
+  // Issue 8: deleting moves to the trash; the trash page restores the item to its place.
+  await step('q', 'Papierkorb: Datei löschen, im Papierkorb wiederherstellen', ['a'], async () => {
+    const { page } = shared.admin;
+    const response = await dav('PUT', '/Entwurf.txt', { body: 'Entwurf für den Papierkorb' });
+    check(response.ok, `PUT /Entwurf.txt answered ${response.status}`);
+    await goto(page, filesUrl('/'));
+    await selectRows(page, ['Entwurf.txt']);
+    await clickAndSettle(page, '#action-delete');
+    await expectFlash(page, 'deleting into the trash');
+    await expectNoRow(page, 'Entwurf.txt');
+    await expectDavMissing('/Entwurf.txt');
+    await clickAndSettle(page, '#nav-trash');
+    const item = page.locator('#trash-table tr[data-name="Entwurf.txt"]');
+    await visible(item, 'the deleted file in the trash');
+    await axeCheck(page, 'trash');
+    await screenshot(page, 'trash.png');
+    await clickAndSettle(page, '#trash-table tr[data-name="Entwurf.txt"] button.restore');
+    await expectFlash(page, 'restoring from the trash');
+    await expectDavFile('/Entwurf.txt', 'Entwurf für den Papierkorb');
+    check((await page.locator('#trash-table tr[data-name="Entwurf.txt"]').count()) === 0, 'the restored item is still in the trash');
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -246,7 +246,16 @@ impl Core {
         let node =
             at.node().cloned().ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
         self.ensure_unlocked(&at.tree, &at.path, Change::Subtree, tokens).await?;
-        self.meta.delete_node(node.id).await?;
+        if at.tree.is_space {
+            // A project space has no trash of its own (nobody could open it): gone at once.
+            self.meta.delete_node(node.id).await?;
+        } else {
+            let by = match who {
+                Viewer::Account(user) => user.name.clone(),
+                Viewer::Link(grant) => format!("link:{}", grant.share.id),
+            };
+            self.move_to_trash(&at.tree, &at.path, &node, &by).await?;
+        }
         self.meta.delete_locks_under(at.tree.id, &at.path.to_key()).await?;
         Ok(())
     }

@@ -14,6 +14,7 @@ mod ocs;
 mod public_pages;
 mod spaces_api;
 mod status;
+mod trash_api;
 mod versions_api;
 mod web;
 mod zip_download;
@@ -63,6 +64,7 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
         .merge(api::routes())
         .merge(spaces_api::routes())
         .merge(versions_api::routes())
+        .merge(trash_api::routes())
         .merge(public_pages::routes())
         .merge(web::routes())
         // WebDAV paths are parsed by hand (per-segment decoding), so they go to the fallback.

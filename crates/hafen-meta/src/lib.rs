@@ -55,6 +55,8 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Creates the account and its (empty) root folder in one transaction.
     async fn create_user(&self, new_user: &NewUser, now: i64) -> MetaResult<User>;
     async fn user_by_name(&self, name: &str) -> MetaResult<Option<User>>;
+    /// A hidden account (kind `space`: project spaces' and trash bins' data) by name.
+    async fn hidden_account(&self, name: &str) -> MetaResult<Option<User>>;
     async fn list_users(&self) -> MetaResult<Vec<User>>;
     async fn set_password_hash(&self, user: UserId, password_hash: &str) -> MetaResult<()>;
     /// Deletes the account, its tree, app passwords and locks. Its blocks become garbage.

@@ -686,6 +686,14 @@ impl MetaStore for PostgresStore {
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
+    async fn hidden_account(&self, name: &str) -> MetaResult<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1 AND kind = 'space'"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
     async fn list_users(&self) -> MetaResult<Vec<User>> {
         let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE kind <> 'space' ORDER BY name"))
             .fetch_all(&self.pool)

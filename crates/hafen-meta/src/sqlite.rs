@@ -727,6 +727,14 @@ impl MetaStore for SqliteStore {
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
+    async fn hidden_account(&self, name: &str) -> MetaResult<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE name = ? AND kind = 'space'"))
+            .bind(name)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
     async fn list_users(&self) -> MetaResult<Vec<User>> {
         let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE kind <> 'space' ORDER BY name"))
             .fetch_all(&self.read)

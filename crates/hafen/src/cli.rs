@@ -128,6 +128,9 @@ pub struct MaintenanceArgs {
     /// How often the maintenance runs
     #[arg(long, env = "HAFEN_MAINTENANCE_INTERVAL_SECONDS", default_value_t = 600)]
     pub maintenance_interval_seconds: u64,
+    /// Items stay in the trash this long before they are deleted for good
+    #[arg(long, env = "HAFEN_TRASH_RETENTION_SECONDS", default_value_t = 30 * 86_400)]
+    pub trash_retention_seconds: u64,
 }
 
 #[derive(Debug, Subcommand)]

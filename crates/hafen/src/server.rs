@@ -122,6 +122,11 @@ async fn run_maintenance(core: Arc<Core>, timing: MaintenanceArgs) {
             Ok(expired) => tracing::info!(expired, "expired abandoned uploads"),
             Err(error) => tracing::error!(%error, "expiring uploads failed"),
         }
+        match core.expire_trash(timing.trash_retention_seconds as i64).await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "expired items of trash bins"),
+            Err(error) => tracing::error!(%error, "expiring trash bins failed"),
+        }
         match core.collect_garbage(Duration::from_secs(timing.gc_grace_seconds)).await {
             Ok(report) if report.orphans_removed + report.temporary_removed > 0 => {
                 tracing::info!(

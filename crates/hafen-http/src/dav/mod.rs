@@ -11,6 +11,7 @@ mod ifheader;
 mod lock;
 mod props;
 mod read;
+mod trashbin;
 mod uploads;
 mod urls;
 mod versions;
@@ -113,6 +114,10 @@ async fn handle_request(state: AppState, peer: SocketAddr, request: Request) -> 
     }
     let safe = method == Method::GET || method == Method::HEAD;
     let user = auth::authenticate_any(&state.core, request.headers(), client, safe).await?;
+    if let Some(rest) = request.uri().path().strip_prefix(trashbin::PREFIX) {
+        let rest = rest.to_string();
+        return trashbin::handle(&state.core, user, &method, request.headers(), &rest).await;
+    }
     if let Some(rest) = request.uri().path().strip_prefix(versions::PREFIX) {
         let rest = rest.to_string();
         return versions::handle(&state.core, user, &method, request.headers(), &rest).await;

@@ -19,6 +19,7 @@ mod format;
 mod settings;
 mod shares;
 mod templates;
+mod trash;
 mod versions;
 
 use crate::auth::{self, SESSION_COOKIE};
@@ -58,6 +59,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(admin::routes())
         .merge(versions::routes())
+        .merge(trash::routes())
 }
 
 /// The person looking at a page: account, session token (for the CSRF token) and language.

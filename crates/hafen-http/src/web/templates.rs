@@ -22,6 +22,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("settings.html", include_str!("templates/settings.html")),
     ("admin.html", include_str!("templates/admin.html")),
     ("versions.html", include_str!("templates/versions.html")),
+    ("trash.html", include_str!("templates/trash.html")),
 ];
 
 fn page_lang(state: &State) -> Lang {
