@@ -195,6 +195,7 @@ impl Core {
 
     pub async fn delete_account(&self, name: &str) -> CoreResult<()> {
         let user = self.account(name).await?;
+        self.delete_trash_of(&user).await?;
         Ok(self.meta.delete_user(user.id).await?)
     }
 

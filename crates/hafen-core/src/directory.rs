@@ -278,6 +278,7 @@ impl Core {
         if !self.may_administer(actor, &user) || user.id == actor.id {
             return Err(forbidden("delete this account"));
         }
+        self.delete_trash_of(&user).await?;
         Ok(self.meta.delete_user(user.id).await?)
     }
 

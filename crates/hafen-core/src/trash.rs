@@ -195,6 +195,14 @@ impl Core {
         Ok(())
     }
 
+    /// Deletes the account's trash with everything in it (when the account is deleted).
+    pub(crate) async fn delete_trash_of(&self, user: &User) -> CoreResult<()> {
+        if let Some(trash) = self.trash_account(user, false).await? {
+            self.meta.delete_user(trash.id).await?;
+        }
+        Ok(())
+    }
+
     /// Deletes items trashed more than `retention_secs` ago (judged by the core's clock) from
     /// every account's trash; returns how many went (run by the server's maintenance).
     pub async fn expire_trash(&self, retention_secs: i64) -> CoreResult<usize> {
