@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 pub mod dav;
+mod download;
 mod drain;
 mod error;
 mod i18n;

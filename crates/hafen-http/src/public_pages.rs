@@ -11,7 +11,7 @@ use crate::auth;
 use crate::i18n::{t, Lang};
 use crate::login_flow::{field, html_escape, message_page, page, parse_form, same_origin, MAX_FORM_BODY};
 use crate::{AppState, DavError};
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -87,20 +87,6 @@ fn password_form(lang: Lang, token: &str, status: StatusCode, error_key: Option<
     page(lang, status, "link.password.title", &body)
 }
 
-/// Human-readable size (1.4 MB) in the page's language.
-fn size_text(lang: Lang, bytes: i64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < units.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    let text = if unit == 0 { format!("{bytes}") } else { format!("{value:.1}") };
-    let text = if lang == Lang::De { text.replace('.', ",") } else { text };
-    format!("{text} {}", units[unit])
-}
-
 fn encode_query(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
@@ -151,7 +137,7 @@ async fn link_page(
     };
     body.push_str(&format!("<h2>{}</h2>\n", html_escape(&grant.root_node.name)));
     if !node.is_dir {
-        body.push_str(&format!("<p>{} – {}</p>\n", html_escape(&node.name), size_text(lang, node.size)));
+        body.push_str(&format!("<p>{} – {}</p>\n", html_escape(&node.name), crate::web::format::size(lang, node.size)));
         if !share.hide_download {
             body.push_str(&format!(
                 "<p><a class=\"button\" id=\"download\" href=\"/s/{esc_token}/download\">{}</a></p>\n",
@@ -196,7 +182,10 @@ async fn link_page(
                 html_escape(t(lang, "link.download_folder"))
             ));
         }
-        body.push_str(&format!("<tr><td>{name}</td><td>{}</td></tr>\n", size_text(lang, entry.node.size)));
+        body.push_str(&format!(
+            "<tr><td>{name}</td><td>{}</td></tr>\n",
+            crate::web::format::size(lang, entry.node.size)
+        ));
     }
     body.push_str("</tbody>\n</table>\n");
     page(lang, StatusCode::OK, "link.title", &body)
@@ -273,26 +262,12 @@ async fn link_download(
     if let Err(error) = state.core.count_link_download(grant).await {
         return error_page(lang, &error);
     }
-    let content = match state.core.open_file(node.clone()).await {
-        Ok(content) => content,
-        Err(error) => return error_page(lang, &error),
+    let name = node.name.clone();
+    let downloaded = async {
+        let content = state.core.open_file(node).await?;
+        crate::download::whole_file(content, &name, crate::download::Disposition::Attachment, true).await
     };
-    let size = content.size();
-    let stream = match content.read(hafen_core::ByteRange { start: 0, end: size }).await {
-        Ok(stream) => stream,
-        Err(error) => return error_page(lang, &error),
-    };
-    let mut response = Response::new(Body::from_stream(stream.map(|item| item.map_err(std::io::Error::other))));
-    let response_headers = response.headers_mut();
-    response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    if let Ok(value) = HeaderValue::from_str(&crate::dav::content_type_of(&node.name)) {
-        response_headers.insert(header::CONTENT_TYPE, value);
-    }
-    let disposition = format!("attachment; filename*=UTF-8''{}", encode_query(&node.name));
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        response_headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
+    downloaded.await.unwrap_or_else(|error| error_page(lang, &error))
 }
 
 /// A folder of a link as one streamed ZIP (`<folder>.zip`), counted as one download. Everything

@@ -4,14 +4,13 @@
 
 use crate::api::{authenticated, body_object, text_field};
 use crate::{auth, AppState, DavError};
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use futures_util::StreamExt;
-use hafen_core::{ByteRange, VersionId, Viewer};
+use hafen_core::{VersionId, Viewer};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -62,11 +61,8 @@ async fn content(
         let user = auth::authenticate_any(&state.core, &headers, client, true).await?;
         let path = path_of(query.get("path").map(String::as_str))?;
         let content = state.core.open_version(&Viewer::Account(user), &path, VersionId(id)).await?;
-        let size = content.size();
-        let stream = content.read(ByteRange { start: 0, end: size }).await?;
-        let mut response = Response::new(Body::from_stream(stream.map(|item| item.map_err(std::io::Error::other))));
-        response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-        response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        let name = path.name().unwrap_or_default().to_string();
+        let response = crate::download::whole_file(content, &name, crate::download::Disposition::Plain, true).await?;
         Ok::<_, DavError>(response)
     };
     result.await.unwrap_or_else(crate::api::error_reply)

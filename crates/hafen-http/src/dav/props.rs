@@ -252,3 +252,17 @@ pub(crate) fn write_response(out: &mut String, href: &str, found: &str, missing:
 
 pub(crate) const MULTISTATUS_OPEN: &str = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<d:multistatus xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\" xmlns:nc=\"http://nextcloud.org/ns\" xmlns:s=\"http://sabredav.org/ns\">";
 pub(crate) const MULTISTATUS_CLOSE: &str = "</d:multistatus>\n";
+
+/// `resourcetype` of a collection, as a found property (virtual folders of the endpoints).
+pub(crate) fn collection_props() -> String {
+    let mut found = String::new();
+    write_prop(&mut found, &PropName::dav("resourcetype"), "<d:collection/>");
+    found
+}
+
+/// A finished multistatus body as the response.
+pub(crate) fn multistatus(body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (axum::http::StatusCode::MULTI_STATUS, [(axum::http::header::CONTENT_TYPE, "application/xml; charset=utf-8")], body)
+        .into_response()
+}

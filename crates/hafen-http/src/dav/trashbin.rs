@@ -5,15 +5,17 @@
 //! DELETE of an item deletes it for good and DELETE of `trash/` empties the trash.
 
 use super::conditions::http_date_of;
-use super::props::{content_type, write_prop, write_response, MULTISTATUS_CLOSE, MULTISTATUS_OPEN, NC_NS, OC_NS};
+use super::props::{
+    collection_props, content_type, multistatus, write_prop, write_response, MULTISTATUS_CLOSE, MULTISTATUS_OPEN,
+    NC_NS, OC_NS,
+};
 use super::xml::{escape_text, PropName};
 use super::{empty, urls};
+use crate::download::{whole_file, Disposition};
 use crate::error::{DavError, DavResult};
-use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
-use hafen_core::{ByteRange, Core, CoreError, TrashItem, TreePath, User};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use hafen_core::{Core, CoreError, TrashItem, TreePath, User};
 use percent_encoding::percent_decode_str;
 
 pub(crate) const PREFIX: &str = "/remote.php/dav/trashbin/";
@@ -86,7 +88,7 @@ pub(crate) async fn handle(
                     true,
                 );
                 let mut out = String::from(MULTISTATUS_OPEN);
-                write_response(&mut out, &base, &collection(), "");
+                write_response(&mut out, &base, &collection_props(), "");
                 out.push_str(MULTISTATUS_CLOSE);
                 Ok(multistatus(out))
             }
@@ -100,7 +102,7 @@ pub(crate) async fn handle(
         ("PROPFIND", None) => {
             let depth_one = headers.get("depth").and_then(|value| value.to_str().ok()).map(str::trim) != Some("0");
             let mut out = String::from(MULTISTATUS_OPEN);
-            write_response(&mut out, &format!("{base}/"), &collection(), "");
+            write_response(&mut out, &format!("{base}/"), &collection_props(), "");
             if depth_one {
                 for item in core.trash(&user).await? {
                     let href = urls::href(&base, &TreePath::from_segments([item.id.as_str()])?, item.node.is_dir);
@@ -121,19 +123,7 @@ pub(crate) async fn handle(
         ("GET" | "HEAD", Some(id)) => {
             let item = core.trash(&user).await?.into_iter().find(|item| item.id == id).ok_or_else(|| not_found(&id))?;
             let content = core.open_file(item.node.clone()).await?;
-            let size = content.size();
-            let body = if method == Method::GET {
-                let stream = content.read(ByteRange { start: 0, end: size }).await?;
-                Body::from_stream(stream.map(|chunk| chunk.map_err(std::io::Error::other)))
-            } else {
-                Body::empty()
-            };
-            let mut response = Response::new(body);
-            response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-            if let Ok(value) = HeaderValue::from_str(&content_type(&item.name)) {
-                response.headers_mut().insert(header::CONTENT_TYPE, value);
-            }
-            Ok(response)
+            Ok(whole_file(content, &item.name, Disposition::Plain, method == Method::GET).await?)
         }
         ("MOVE", Some(id)) => {
             let destination = headers
@@ -160,14 +150,4 @@ pub(crate) async fn handle(
         ("GET" | "HEAD" | "MOVE", None) => Err(not_found("this item")),
         _ => Err(DavError::MethodNotAllowed),
     }
-}
-
-fn collection() -> String {
-    let mut found = String::new();
-    write_prop(&mut found, &PropName::dav("resourcetype"), "<d:collection/>");
-    found
-}
-
-fn multistatus(body: String) -> Response {
-    (StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response()
 }

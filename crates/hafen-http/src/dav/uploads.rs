@@ -10,8 +10,8 @@ use super::xml::{escape_text, PropName};
 use super::{empty, ifheader, urls, DavRequest};
 use crate::error::{DavError, DavResult};
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
 use futures_util::StreamExt;
 use hafen_core::{Core, PutOptions, TreePath, User, ASSEMBLED_NAME};
 use percent_encoding::percent_decode_str;
@@ -163,5 +163,5 @@ async fn propfind(request: &DavRequest, transfer: Option<&str>) -> DavResult<Res
         }
     }
     out.push_str(MULTISTATUS_CLOSE);
-    Ok((StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], out).into_response())
+    Ok(super::props::multistatus(out))
 }

@@ -4,15 +4,16 @@
 //! MOVE of a version to `/remote.php/dav/versions/{user}/restore/target` restores it.
 
 use super::conditions::http_date_of;
-use super::props::{content_type, write_prop, write_response, MULTISTATUS_CLOSE, MULTISTATUS_OPEN};
+use super::props::{
+    collection_props, content_type, multistatus, write_prop, write_response, MULTISTATUS_CLOSE, MULTISTATUS_OPEN,
+};
 use super::xml::{escape_text, PropName};
 use super::{empty, urls};
+use crate::download::{whole_file, Disposition};
 use crate::error::{DavError, DavResult};
-use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
-use hafen_core::{ByteRange, Core, CoreError, NodeId, TreePath, User, VersionId, Viewer};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use hafen_core::{Core, CoreError, NodeId, TreePath, User, VersionId, Viewer};
 use percent_encoding::percent_decode_str;
 
 pub(crate) const PREFIX: &str = "/remote.php/dav/versions/";
@@ -85,21 +86,8 @@ pub(crate) async fn handle(
         ("GET" | "HEAD", Some(file), Some(version)) => {
             let path = core.own_file_path(&user, file).await?;
             let content = core.open_version(&viewer, &path, version).await?;
-            let size = content.size();
             let name = path.name().unwrap_or_default().to_string();
-            let body = if method == Method::GET {
-                let stream = content.read(ByteRange { start: 0, end: size }).await?;
-                Body::from_stream(stream.map(|item| item.map_err(std::io::Error::other)))
-            } else {
-                Body::empty()
-            };
-            let mut response = Response::new(body);
-            let response_headers = response.headers_mut();
-            response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-            if let Ok(value) = HeaderValue::from_str(&content_type(&name)) {
-                response_headers.insert(header::CONTENT_TYPE, value);
-            }
-            Ok(response)
+            Ok(whole_file(content, &name, Disposition::Plain, method == Method::GET).await?)
         }
         ("COPY" | "MOVE", Some(file), Some(version)) => {
             let destination = headers
@@ -117,14 +105,4 @@ pub(crate) async fn handle(
         ("PROPFIND" | "GET" | "HEAD" | "COPY" | "MOVE", _, _) => Err(not_found("this version")),
         _ => Err(DavError::MethodNotAllowed),
     }
-}
-
-fn collection_props() -> String {
-    let mut found = String::new();
-    write_prop(&mut found, &PropName::dav("resourcetype"), "<d:collection/>");
-    found
-}
-
-fn multistatus(body: String) -> Response {
-    (StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], body).into_response()
 }

@@ -7,15 +7,15 @@
 //! catalog message (only known keys are shown).
 
 use super::{back_to, error_key, error_page, flash, percent_encode, redirect, render, web_form, web_user};
+use crate::download::{attachment, Disposition};
 use crate::login_flow::field;
 use crate::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use futures_util::StreamExt;
 use hafen_core::archive::ArchiveEntry;
 use hafen_core::{perm, CopyOrMove, Core, CoreError, Node, TreePath, Viewer};
 use minijinja::context;
@@ -280,27 +280,11 @@ async fn delete_all(core: &Core, viewer: &Viewer, paths: &[TreePath]) -> Result<
     Ok(())
 }
 
-/// `Content-Disposition` for a download named `name` (RFC 6266 with RFC 5987 encoding).
-pub(crate) fn attachment(name: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(&format!("attachment; filename*=UTF-8''{}", percent_encode(name))).ok()
-}
-
 /// The whole content of `node` as a download.
 pub(crate) async fn file_attachment(core: &Core, node: Node) -> Result<Response, CoreError> {
     let name = node.name.clone();
     let content = core.open_file(node).await?;
-    let size = content.size();
-    let stream = content.read(hafen_core::ByteRange { start: 0, end: size }).await?;
-    let mut response = Response::new(Body::from_stream(stream.map(|item| item.map_err(std::io::Error::other))));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-    if let Ok(value) = HeaderValue::from_str(&crate::dav::content_type_of(&name)) {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
-    if let Some(value) = attachment(&name) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    crate::download::whole_file(content, &name, Disposition::Attachment, true).await
 }
 
 /// A streamed ZIP of `entries` named `name.zip`.

@@ -15,7 +15,7 @@ mod admin;
 mod assets;
 pub(crate) mod catalog;
 mod files;
-mod format;
+pub(crate) mod format;
 mod settings;
 mod shares;
 mod templates;
@@ -161,7 +161,7 @@ pub(crate) fn flash(query: &HashMap<String, String>, known: &[&str]) -> Option<V
 
 /// Characters kept as they are in query values of the pages' URLs (RFC 3986 unreserved ones
 /// but `~`); everything else is percent-encoded.
-const QUERY_VALUE: &percent_encoding::AsciiSet =
+pub(crate) const QUERY_VALUE: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'.').remove(b'_').remove(b'-');
 
 pub(crate) fn percent_encode(text: &str) -> String {

@@ -1,18 +1,18 @@
 //! The versions panel of a file: its older versions with date and size, each downloadable
 //! and restorable (restoring keeps the content it replaces as another version).
 
-use super::files::{attachment, display_path, folder_url, parse_path};
+use super::files::{display_path, folder_url, parse_path};
 use super::{back_to, error_key, error_page, flash, percent_encode, render, web_form, web_user};
+use crate::download::Disposition;
 use crate::login_flow::field;
 use crate::AppState;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use futures_util::StreamExt;
-use hafen_core::{ByteRange, CoreError, TreePath, VersionId, Viewer};
+use hafen_core::{CoreError, TreePath, VersionId, Viewer};
 use minijinja::context;
 use std::collections::HashMap;
 
@@ -102,25 +102,12 @@ async fn download(
         (Err(error), _) => return error_page(lang, &error),
         (_, None) => return error_page(lang, &CoreError::InvalidInput("no version".into())),
     };
+    let name = path.name().unwrap_or("version").to_string();
     let result = async {
         let content = state.core.open_version(&Viewer::Account(web.user), &path, version).await?;
-        let size = content.size();
-        let stream = content.read(ByteRange { start: 0, end: size }).await?;
-        Ok::<_, CoreError>((size, stream))
+        crate::download::whole_file(content, &name, Disposition::Attachment, true).await
     };
-    match result.await {
-        Ok((size, stream)) => {
-            let mut response = Response::new(Body::from_stream(stream.map(|item| item.map_err(std::io::Error::other))));
-            let response_headers = response.headers_mut();
-            response_headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-            response_headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-            if let Some(value) = attachment(path.name().unwrap_or("version")) {
-                response_headers.insert(header::CONTENT_DISPOSITION, value);
-            }
-            response
-        }
-        Err(error) => error_page(lang, &error),
-    }
+    result.await.unwrap_or_else(|error| error_page(lang, &error))
 }
 
 async fn restore(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
