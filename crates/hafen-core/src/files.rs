@@ -256,6 +256,14 @@ impl Core {
             };
             self.move_to_trash(&at.tree, &at.path, &node, &by).await?;
         }
+        self.record_activity(
+            &[at.tree.id],
+            "file_deleted",
+            &crate::activity::actor_of(who),
+            &at.path.to_key(),
+            Some(node.id.0),
+        )
+        .await;
         self.meta.delete_locks_under(at.tree.id, &at.path.to_key()).await?;
         Ok(())
     }

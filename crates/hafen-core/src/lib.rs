@@ -6,6 +6,7 @@
 
 mod access;
 mod accounts;
+mod activity;
 mod app_passwords;
 pub mod archive;
 mod checksum;
@@ -27,13 +28,14 @@ mod web_sessions;
 
 pub use access::{perm, Clock, LinkGrant, Located, Mount, MountInfo, Viewer};
 pub use accounts::{random_secret, AuthOutcome, NewAccount};
+pub use activity::{ACTIVITY_PAGE_MAX, ACTIVITY_RETENTION_SECS};
 pub use directory::{Invitation, Sharee, INVITATION_LIFETIME_SECS};
 pub use error::{CoreError, CoreResult};
 pub use files::{CopyOrMove, Entry, Listing, PutOptions, PutOutcome, Quota};
 pub use fsck::{Damage, DamageKind, FsckReport};
 pub use hafen_meta::{
-    AppPassword, DeadProp, Group, Lock, Node, NodeId, Notification, OrgId, Organisation, PropOp, Share, ShareRecipient,
-    Space, SpaceId, UploadChunk, UploadSession, User, UserId, VersionId,
+    Activity, AppPassword, DeadProp, Group, Lock, Node, NodeId, Notification, OrgId, Organisation, PropOp, Share,
+    ShareRecipient, Space, SpaceId, UploadChunk, UploadSession, User, UserId, VersionId,
 };
 pub use locks::{lock_covers, LockRequest, LockResult};
 pub use login_flow::{LoginFlowGrant, LoginFlowStart, PendingLoginFlow, LOGIN_FLOW_LIFETIME_SECS};

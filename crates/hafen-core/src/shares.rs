@@ -141,6 +141,10 @@ impl Core {
         };
         let share = self.meta.create_share(&share).await?;
         self.notify_share_recipients(user, &share, &node).await;
+        self.record_activity(&[user.id], "shared", &user.name, &path.to_key(), Some(node.id.0)).await;
+        if let ShareRecipient::User(recipient) = share.recipient {
+            self.record_activity(&[recipient], "share_received", &user.name, &node.name, Some(node.id.0)).await;
+        }
         self.share_view(user, share).await
     }
 
@@ -360,6 +364,8 @@ impl Core {
         let share = self.visible_share(user, id).await?;
         if self.may_manage(user, &share).await? {
             self.meta.delete_share(id).await?;
+            let name = self.meta.node(share.node).await?.map(|node| node.name).unwrap_or_default();
+            self.record_activity(&[user.id], "unshared", &user.name, &name, Some(share.node.0)).await;
         } else {
             self.meta.set_share_mount(id, user.id, None, true).await?;
         }
@@ -490,6 +496,9 @@ impl Core {
         if !self.meta.count_link_download(grant.share.id).await? {
             return Err(CoreError::NotFound("this link's download limit is reached".into()));
         }
+        let actor = format!("link:{}", grant.share.id);
+        let item = &grant.root_node;
+        self.record_activity(&[grant.share.sharer], "link_downloaded", &actor, &item.name, Some(item.id.0)).await;
         if let Some(limit) = grant.share.download_limit {
             let counted = self.meta.share(grant.share.id).await?.map_or(limit, |share| share.download_count);
             if counted >= limit {
@@ -511,6 +520,10 @@ impl Core {
     /// Tells the link's owner a file arrived through their upload link.
     pub(crate) async fn notify_link_upload(&self, grant: &LinkGrant, file_name: &str) {
         let folder = grant.root_node.name.clone();
+        let actor = format!("link:{}", grant.share.id);
+        let subject = format!("{folder}/{file_name}");
+        self.record_activity(&[grant.share.sharer], "file_drop_upload", &actor, &subject, Some(grant.root_node.id.0))
+            .await;
         self.notify(
             grant.share.sharer,
             "file_drop_upload",

@@ -262,6 +262,17 @@ impl Core {
         let outcome = self.put_located(&at, body, options).await?;
         if let (true, Some(grant)) = (file_drop, who.link()) {
             self.notify_link_upload(grant, &outcome.node.name).await;
+        } else {
+            let kind = if outcome.created { "file_created" } else { "file_changed" };
+            let subject = at.path.to_key();
+            self.record_activity(
+                &[at.tree.id],
+                kind,
+                &crate::activity::actor_of(who),
+                &subject,
+                Some(outcome.node.id.0),
+            )
+            .await;
         }
         Ok(outcome)
     }

@@ -97,7 +97,8 @@ impl Core {
                 &[
                     prop("original-location", path.to_key()),
                     prop("original-name", node.name.clone()),
-                    prop("deletion-time", now.to_string()),
+                    // Judged against the core's clock at expiry, so stamped by it too.
+                    prop("deletion-time", self.now().to_string()),
                     prop("deleted-by", by.to_string()),
                 ],
             )
@@ -178,6 +179,7 @@ impl Core {
         self.meta.delete_node(item.node.id).await?;
         let path = parent_path.join(&name);
         tracing::info!(account = %user.name, path = %path.to_key(), "restored from the trash");
+        self.record_activity(&[user.id], "file_restored", &user.name, &path.to_key(), Some(restored.id.0)).await;
         Ok(path)
     }
 

@@ -148,6 +148,7 @@ impl Core {
         options: PutOptions,
     ) -> CoreResult<PutOutcome> {
         let session = self.upload_session(user, name).await?;
+        let actor = user.name.clone();
         if let Some(expected) = &session.destination {
             if expected != &destination.to_key() {
                 return Err(CoreError::InvalidInput(
@@ -206,6 +207,11 @@ impl Core {
             }
             other => other.into(),
         })?;
+        if !created {
+            self.thin_versions(user, &node).await?;
+        }
+        let kind = if created { "file_created" } else { "file_changed" };
+        self.record_activity(&[user.id], kind, &actor, &destination.to_key(), Some(node.id.0)).await;
         Ok(PutOutcome { node, created })
     }
 

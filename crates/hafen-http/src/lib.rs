@@ -3,6 +3,7 @@
 //! JSON API, web UI) get their own modules. This crate depends on `hafen-core` only: it
 //! cannot touch SQL or files.
 
+mod activity_api;
 mod api;
 mod auth;
 pub mod dav;
@@ -66,6 +67,7 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
         .merge(spaces_api::routes())
         .merge(versions_api::routes())
         .merge(trash_api::routes())
+        .merge(activity_api::routes())
         .merge(public_pages::routes())
         .merge(web::routes())
         // WebDAV paths are parsed by hand (per-segment decoding), so they go to the fallback.

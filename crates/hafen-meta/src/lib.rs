@@ -282,6 +282,19 @@ pub trait MetaStore: Send + Sync + 'static {
     /// Deletes every token of `user` with `purpose` (all web sessions at a password change).
     async fn delete_account_tokens(&self, user: UserId, purpose: &str) -> MetaResult<u64>;
     async fn add_notification(&self, notification: &Notification) -> MetaResult<i64>;
+    /// Appends activity entries (one transaction; their `id` is assigned).
+    async fn add_activities(&self, activities: &[Activity]) -> MetaResult<()>;
+    /// The account's activities newest first: at most `limit`, only ids below `before` when it
+    /// is given (paging), only of `kinds` when that is not empty.
+    async fn activities(
+        &self,
+        user: UserId,
+        before: Option<i64>,
+        kinds: &[String],
+        limit: i64,
+    ) -> MetaResult<Vec<Activity>>;
+    /// Deletes activities created before `before`; returns how many.
+    async fn expire_activities(&self, before: i64) -> MetaResult<u64>;
     async fn notifications(&self, user: UserId) -> MetaResult<Vec<Notification>>;
     async fn delete_notification(&self, user: UserId, id: i64) -> MetaResult<bool>;
 

@@ -130,6 +130,23 @@ pub struct FileCommit {
     pub inline_blocks: Vec<InlineBlock>,
 }
 
+/// One entry of an account's activity stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    pub id: i64,
+    /// The account whose stream it is in.
+    pub user: UserId,
+    /// What happened: `file_created`, `file_changed`, `file_deleted`, `file_restored`,
+    /// `shared`, `share_received`, `unshared`, `link_downloaded`, `file_drop_upload`.
+    pub kind: String,
+    /// Who did it (an account name, or `link:{share id}` for a public link's visitor).
+    pub actor: String,
+    /// What it happened to (a path in the account's tree, or a name).
+    pub subject: String,
+    pub object_id: Option<i64>,
+    pub created_at: i64,
+}
+
 /// One stored version of a file (its current one included).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileVersion {

@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "sharing", include_str!("../migrations/postgres/0005_sharing.sql")),
     (6, "spaces", include_str!("../migrations/postgres/0006_spaces.sql")),
     (7, "language", include_str!("../migrations/postgres/0007_language.sql")),
+    (8, "activity", include_str!("../migrations/postgres/0008_activity.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -1945,6 +1946,65 @@ impl MetaStore for PostgresStore {
             .execute(&self.pool)
             .await?;
         Ok(result.rows_affected())
+    }
+
+    async fn add_activities(&self, activities: &[Activity]) -> MetaResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for activity in activities {
+            sqlx::query(
+                "INSERT INTO activities (user_id, kind, actor, subject, object_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(activity.user.0)
+            .bind(&activity.kind)
+            .bind(&activity.actor)
+            .bind(&activity.subject)
+            .bind(activity.object_id)
+            .bind(activity.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn activities(
+        &self,
+        user: UserId,
+        before: Option<i64>,
+        kinds: &[String],
+        limit: i64,
+    ) -> MetaResult<Vec<Activity>> {
+        let marks = (0..kinds.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
+        let kind_filter = if kinds.is_empty() { String::new() } else { format!(" AND kind IN ({marks})") };
+        let limit_mark = format!("${}", kinds.len() + 3);
+        let sql = format!(
+            "SELECT id, user_id, kind, actor, subject, object_id, created_at FROM activities \
+             WHERE user_id = $1 AND id < $2{kind_filter} ORDER BY id DESC LIMIT {limit_mark}"
+        );
+        let mut query = sqlx::query(&sql).bind(user.0).bind(before.unwrap_or(i64::MAX));
+        for kind in kinds {
+            query = query.bind(kind);
+        }
+        let rows = query.bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Activity {
+                    id: row.try_get("id")?,
+                    user: UserId(row.try_get("user_id")?),
+                    kind: row.try_get("kind")?,
+                    actor: row.try_get("actor")?,
+                    subject: row.try_get("subject")?,
+                    object_id: row.try_get("object_id")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn expire_activities(&self, before: i64) -> MetaResult<u64> {
+        let done = sqlx::query("DELETE FROM activities WHERE created_at < $1").bind(before).execute(&self.pool).await?;
+        Ok(done.rows_affected())
     }
 
     async fn add_notification(&self, notification: &Notification) -> MetaResult<i64> {

@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "sharing", include_str!("../migrations/sqlite/0005_sharing.sql")),
     (6, "spaces", include_str!("../migrations/sqlite/0006_spaces.sql")),
     (7, "language", include_str!("../migrations/sqlite/0007_language.sql")),
+    (8, "activity", include_str!("../migrations/sqlite/0008_activity.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -2020,6 +2021,65 @@ impl MetaStore for SqliteStore {
             .execute(&self.write)
             .await?;
         Ok(result.rows_affected())
+    }
+
+    async fn add_activities(&self, activities: &[Activity]) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        for activity in activities {
+            sqlx::query(
+                "INSERT INTO activities (user_id, kind, actor, subject, object_id, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(activity.user.0)
+            .bind(&activity.kind)
+            .bind(&activity.actor)
+            .bind(&activity.subject)
+            .bind(activity.object_id)
+            .bind(activity.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn activities(
+        &self,
+        user: UserId,
+        before: Option<i64>,
+        kinds: &[String],
+        limit: i64,
+    ) -> MetaResult<Vec<Activity>> {
+        let marks = vec!["?"; kinds.len()].join(", ");
+        let kind_filter = if kinds.is_empty() { String::new() } else { format!(" AND kind IN ({marks})") };
+        let limit_mark = "?".to_string();
+        let sql = format!(
+            "SELECT id, user_id, kind, actor, subject, object_id, created_at FROM activities \
+             WHERE user_id = ? AND id < ?{kind_filter} ORDER BY id DESC LIMIT {limit_mark}"
+        );
+        let mut query = sqlx::query(&sql).bind(user.0).bind(before.unwrap_or(i64::MAX));
+        for kind in kinds {
+            query = query.bind(kind);
+        }
+        let rows = query.bind(limit).fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Activity {
+                    id: row.try_get("id")?,
+                    user: UserId(row.try_get("user_id")?),
+                    kind: row.try_get("kind")?,
+                    actor: row.try_get("actor")?,
+                    subject: row.try_get("subject")?,
+                    object_id: row.try_get("object_id")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn expire_activities(&self, before: i64) -> MetaResult<u64> {
+        let done = sqlx::query("DELETE FROM activities WHERE created_at < ?").bind(before).execute(&self.write).await?;
+        Ok(done.rows_affected())
     }
 
     async fn add_notification(&self, notification: &Notification) -> MetaResult<i64> {

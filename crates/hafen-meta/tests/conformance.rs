@@ -84,7 +84,7 @@ conformance! {
         move_nodes, copy_nodes, delete_subtree, node_ids_not_reused, dead_props, locks,
         referenced_blocks, uploads, login_flows, inline_blocks, login_throttling, organisations,
         org_members_and_usage, groups, shares, received_shares, link_download_limit, node_chain,
-        account_tokens, notifications, copy_into_other_owner, spaces, bulk_users;
+        account_tokens, notifications, copy_into_other_owner, spaces, bulk_users, activities;
     two: concurrent_commits_same_path, concurrent_create_folder, concurrent_commits_if_match,
         concurrent_commits_many_paths,
 }
@@ -1353,6 +1353,39 @@ async fn account_tokens(store: Store) {
     assert!(store.account_token("s-2").await.unwrap().is_none());
     assert_eq!(store.account_token("i-1").await.unwrap(), Some(invite), "other purposes stay");
     assert!(store.account_token("s-bob").await.unwrap().is_some(), "other accounts stay");
+}
+
+async fn activities(store: Store) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let entry = |user: UserId, kind: &str, subject: &str, at: i64| Activity {
+        id: 0,
+        user,
+        kind: kind.into(),
+        actor: "alice".into(),
+        subject: subject.into(),
+        object_id: Some(7),
+        created_at: at,
+    };
+    store
+        .add_activities(&[
+            entry(alice.id, "file_created", "/a.txt", NOW - 100),
+            entry(alice.id, "shared", "/a.txt", NOW - 50),
+            entry(bob.id, "share_received", "a.txt", NOW - 50),
+            entry(alice.id, "file_changed", "/a.txt", NOW),
+        ])
+        .await
+        .unwrap();
+    let all = store.activities(alice.id, None, &[], 10).await.unwrap();
+    assert_eq!(all.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>(), ["file_changed", "shared", "file_created"]);
+    assert_eq!((all[0].subject.as_str(), all[0].object_id, all[0].actor.as_str()), ("/a.txt", Some(7), "alice"));
+    let page = store.activities(alice.id, Some(all[0].id), &[], 1).await.unwrap();
+    assert_eq!(page.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>(), ["shared"], "paging below an id");
+    let shares = store.activities(alice.id, None, &["shared".into(), "unshared".into()], 10).await.unwrap();
+    assert_eq!(shares.len(), 1);
+    assert_eq!(store.activities(bob.id, None, &[], 10).await.unwrap().len(), 1, "each account its own stream");
+    assert_eq!(store.expire_activities(NOW - 60).await.unwrap(), 1);
+    assert_eq!(store.activities(alice.id, None, &[], 10).await.unwrap().len(), 2);
 }
 
 async fn notifications(store: Store) {

@@ -122,6 +122,11 @@ async fn run_maintenance(core: Arc<Core>, timing: MaintenanceArgs) {
             Ok(expired) => tracing::info!(expired, "expired abandoned uploads"),
             Err(error) => tracing::error!(%error, "expiring uploads failed"),
         }
+        match core.expire_activities().await {
+            Ok(0) => {}
+            Ok(expired) => tracing::info!(expired, "expired activity entries"),
+            Err(error) => tracing::error!(%error, "expiring activities failed"),
+        }
         match core.expire_trash(timing.trash_retention_seconds as i64).await {
             Ok(0) => {}
             Ok(expired) => tracing::info!(expired, "expired items of trash bins"),

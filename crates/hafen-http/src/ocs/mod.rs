@@ -72,6 +72,13 @@ async fn handle(
         "cloud/user" if read => request.current_user().await,
         "core/getapppassword" if read => request.get_app_password().await,
         "core/apppassword" if method == Method::DELETE => request.delete_app_password().await,
+        "apps/activity/api/v2/activity"
+        | "apps/activity/api/v2/activity/all"
+        | "apps/activity/api/v2/activity/filter"
+            if read =>
+        {
+            request.activities(uri.query()).await
+        }
         _ => {
             let params = match shares::Params::parse(uri.query(), &request.headers, &body) {
                 Ok(params) => params,
@@ -111,6 +118,25 @@ impl Request {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         response
+    }
+
+    /// `apps/activity/api/v2/activity`: the account's activity stream in Nextcloud's form,
+    /// newest first; `since` (an activity id) pages on, `limit` caps the page (default 50).
+    async fn activities(&self, query: Option<&str>) -> Response {
+        let user = match self.user().await {
+            Ok(user) => user,
+            Err(response) => return response,
+        };
+        let params = crate::login_flow::parse_form(query.unwrap_or_default().as_bytes());
+        let number = |key: &str| crate::login_flow::field(&params, key).parse::<i64>().ok();
+        let before = number("since").filter(|since| *since > 0);
+        let limit = number("limit").unwrap_or(50);
+        match self.state.core.activities(&user, before, &[], limit).await {
+            Ok(entries) => self.ocs.ok(Value::from(
+                entries.iter().map(|entry| crate::activity_api::nextcloud_json(entry, &user.name)).collect::<Vec<_>>(),
+            )),
+            Err(error) => self.error(error.into()),
+        }
     }
 
     /// `cloud/user`: who the credentials belong to, with the fields the clients read.
