@@ -2169,6 +2169,20 @@ impl MetaStore for PostgresStore {
         {
             snapshot.notifications.push(notification_from_row(&row)?);
         }
+        for row in sqlx::query("SELECT id, user_id, kind, actor, subject, object_id, created_at FROM activities")
+            .fetch_all(&mut *tx)
+            .await?
+        {
+            snapshot.activities.push(Activity {
+                id: row.try_get("id")?,
+                user: UserId(row.try_get("user_id")?),
+                kind: row.try_get("kind")?,
+                actor: row.try_get("actor")?,
+                subject: row.try_get("subject")?,
+                object_id: row.try_get("object_id")?,
+                created_at: row.try_get("created_at")?,
+            });
+        }
         for row in sqlx::query(&format!("SELECT {SPACE_COLUMNS} FROM spaces")).fetch_all(&mut *tx).await? {
             snapshot.spaces.push(space_from_row(&row)?);
         }
@@ -2460,6 +2474,21 @@ impl MetaStore for PostgresStore {
             .execute(&mut *tx)
             .await?;
         }
+        for row in &snapshot.activities {
+            sqlx::query(
+                "INSERT INTO activities (id, user_id, kind, actor, subject, object_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(row.id)
+            .bind(row.user.0)
+            .bind(&row.kind)
+            .bind(&row.actor)
+            .bind(&row.subject)
+            .bind(row.object_id)
+            .bind(row.created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
         // Explicit ids do not advance identity sequences: continue above the imported ids (for
         // nodes also above the source's high-water mark). setval(NULL) of an empty table is a no-op.
         for table in [
@@ -2471,6 +2500,7 @@ impl MetaStore for PostgresStore {
             "user_groups",
             "shares",
             "notifications",
+            "activities",
             "spaces",
         ] {
             sqlx::query(&format!(

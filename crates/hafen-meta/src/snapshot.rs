@@ -34,6 +34,7 @@ pub struct Snapshot {
     pub share_mounts: Vec<ShareMountRow>,
     pub account_tokens: Vec<AccountTokenRow>,
     pub notifications: Vec<Notification>,
+    pub activities: Vec<Activity>,
     pub spaces: Vec<Space>,
     /// The highest node id ever handed out (deleted nodes included), so that the target never
     /// hands out an id a client may still remember; 0 when none was.
@@ -149,6 +150,7 @@ impl Snapshot {
         self.share_mounts.sort_by_key(|row| (row.share, row.user.0));
         self.account_tokens.sort_by(|a, b| a.token_hash.as_bytes().cmp(b.token_hash.as_bytes()));
         self.notifications.sort_by_key(|row| row.id);
+        self.activities.sort_by_key(|row| row.id);
         self.spaces.sort_by_key(|space| space.id.0);
     }
 
@@ -224,6 +226,9 @@ impl Snapshot {
             require(users.contains(&row.user.0), || {
                 format!("notification {} is for an account ({})", row.id, row.user.0)
             })?;
+        }
+        for row in &self.activities {
+            require(users.contains(&row.user.0), || format!("activity {} is for an account ({})", row.id, row.user.0))?;
         }
         for space in &self.spaces {
             let id = space.id.0;

@@ -209,6 +209,18 @@ async fn fill_sharing(store: &Store) -> Sharing {
         })
         .await
         .unwrap();
+    store
+        .add_activities(&[Activity {
+            id: 0,
+            user: carol.id,
+            kind: "link_downloaded".into(),
+            actor: format!("link:{}", link.id),
+            subject: "reports".into(),
+            object_id: Some(link.node.0),
+            created_at: NOW,
+        }])
+        .await
+        .unwrap();
     let space = store
         .create_space(
             &NewSpace {
@@ -303,6 +315,8 @@ async fn round_trip(source_url: String, target_url: String) {
     assert_eq!(target.space_by_name("budget").await.unwrap().as_ref(), Some(&sharing.space));
     assert_eq!(target.space_members(sharing.space.id).await.unwrap(), vec![sharing.member.clone()]);
     assert_eq!(target.notifications(carol.id).await.unwrap(), snapshot.notifications);
+    assert_eq!(target.activities(carol.id, None, &[], 10).await.unwrap(), snapshot.activities);
+    assert_eq!(snapshot.activities.len(), 1, "the activity stream is carried");
 
     // A second import is refused and changes nothing.
     assert!(matches!(target.import_snapshot(&snapshot).await, Err(MetaError::Conflict(_))));

@@ -143,10 +143,12 @@ fn instance_moves_to_postgres_and_s3_and_back() {
     let copy_args = ["store", "copy", "--to-database", &external.database_url, "--to-blobs", &external.blob_url];
     let (code, out, err) = run_cli_with(&data, &[], &copy_args, None);
     assert_eq!(code, 0, "{out} {err}");
-    // one.bin (= dup.bin) 1 block, big.bin 3, berta.bin 2; small files are inline.
-    assert!(out.contains("copied 6 blocks") && out.contains("0 damaged"), "{out}");
-    assert!(out.contains("2 accounts"), "{out}");
-    assert!(err.contains("store copy: 6/6 blocks"), "progress line: {err}");
+    // one.bin (= dup.bin) 1 block, big.bin 3, berta.bin 2, and in the trash bins deleted.bin
+    // and the probe file of `check_instance` 1 each; small files are inline. The accounts are
+    // admin, berta and their two trash bins.
+    assert!(out.contains("copied 8 blocks") && out.contains("0 damaged"), "{out}");
+    assert!(out.contains("4 accounts"), "{out}");
+    assert!(err.contains("store copy: 8/8 blocks"), "progress line: {err}");
     // A second copy into the now filled target is refused, the target unchanged.
     let (code, out, err) = run_cli_with(&data, &[], &copy_args, None);
     assert_ne!(code, 0, "{out}");
@@ -181,7 +183,8 @@ fn instance_moves_to_postgres_and_s3_and_back() {
         None,
     );
     assert_eq!(code, 0, "{out} {err}");
-    assert!(out.contains("copied 6 blocks"), "{out}");
+    // The same 8 (the second probe file in berta's trash has the first one's content).
+    assert!(out.contains("copied 8 blocks"), "{out}");
     {
         let server = TestServer::start_in(&back, &[]);
         check_instance(&server, &before, &app_password);
