@@ -301,7 +301,6 @@ fn unknown_and_unsupported_ocs_routes_answer_in_ocs_shape() {
     for route in [
         "apps/user_status/api/v1/user_status",
         "core/navigation/apps?absolute=true",
-        "apps/activity/api/v2/activity",
         "search/providers",
         "no/such/route",
     ] {
