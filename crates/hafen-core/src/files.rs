@@ -96,6 +96,9 @@ pub struct Listing {
     pub owner: User,
 }
 
+/// Namespace prefix of the dead properties the server keeps for itself (never a client's).
+pub(crate) const INTERNAL_NS_PREFIX: &str = "urn:hafen:";
+
 impl Core {
     /// The node at `path` as the viewer may see it: `None` when it does not exist or the
     /// viewer may not read there (a file-drop link never reveals what exists).
@@ -388,7 +391,10 @@ impl Core {
     }
 
     pub async fn dead_props(&self, node: &Node) -> CoreResult<Vec<DeadProp>> {
-        Ok(self.meta.dead_props(node.id).await?)
+        let mut props = self.meta.dead_props(node.id).await?;
+        // The server's own markers (trash bookkeeping, favourites) are not clients' properties.
+        props.retain(|prop| !prop.ns.starts_with(INTERNAL_NS_PREFIX));
+        Ok(props)
     }
 
     /// Applies PROPPATCH operations atomically.
@@ -403,6 +409,13 @@ impl Core {
         at.require(perm::UPDATE, "change properties")?;
         let node =
             at.node().cloned().ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
+        let internal = |op: &PropOp| match op {
+            PropOp::Set(prop) => prop.ns.starts_with(INTERNAL_NS_PREFIX),
+            PropOp::Remove { ns, .. } => ns.starts_with(INTERNAL_NS_PREFIX),
+        };
+        if ops.iter().any(internal) {
+            return Err(CoreError::Forbidden(format!("properties in {INTERNAL_NS_PREFIX}… belong to the server")));
+        }
         self.ensure_unlocked(&at.tree, &at.path, Change::Content, tokens).await?;
         Ok(self.meta.patch_dead_props(node.id, ops).await?)
     }

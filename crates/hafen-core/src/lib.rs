@@ -12,6 +12,7 @@ pub mod archive;
 mod checksum;
 mod directory;
 mod error;
+mod favorites;
 mod files;
 mod fsck;
 mod locks;

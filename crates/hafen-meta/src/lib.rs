@@ -106,6 +106,9 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn dead_props(&self, node: NodeId) -> MetaResult<Vec<DeadProp>>;
     /// Applies all operations atomically, in order.
     async fn patch_dead_props(&self, node: NodeId, ops: &[PropOp]) -> MetaResult<()>;
+    /// The nodes carrying the dead property `ns`/`name` (per-account markers such as
+    /// favourites), in id order.
+    async fn nodes_with_dead_prop(&self, ns: &str, name: &str) -> MetaResult<Vec<NodeId>>;
 
     // ---- locks ----
     /// All unexpired locks in the owner's tree (expired ones are purged).

@@ -1015,6 +1015,16 @@ impl MetaStore for PostgresStore {
         Ok(deleted)
     }
 
+    async fn nodes_with_dead_prop(&self, ns: &str, name: &str) -> MetaResult<Vec<NodeId>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT node_id FROM dead_props WHERE ns = $1 AND name = $2 ORDER BY node_id")
+                .bind(ns)
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(ids.into_iter().map(NodeId).collect())
+    }
+
     async fn dead_props(&self, node: NodeId) -> MetaResult<Vec<DeadProp>> {
         let rows = sqlx::query("SELECT ns, name, value FROM dead_props WHERE node_id = $1 ORDER BY ns, name")
             .bind(node.0)

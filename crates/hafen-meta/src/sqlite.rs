@@ -1101,6 +1101,16 @@ impl MetaStore for SqliteStore {
         Ok(deleted)
     }
 
+    async fn nodes_with_dead_prop(&self, ns: &str, name: &str) -> MetaResult<Vec<NodeId>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT node_id FROM dead_props WHERE ns = ? AND name = ? ORDER BY node_id")
+                .bind(ns)
+                .bind(name)
+                .fetch_all(&self.read)
+                .await?;
+        Ok(ids.into_iter().map(NodeId).collect())
+    }
+
     async fn dead_props(&self, node: NodeId) -> MetaResult<Vec<DeadProp>> {
         let rows = sqlx::query("SELECT ns, name, value FROM dead_props WHERE node_id = ? ORDER BY ns, name")
             .bind(node.0)

@@ -81,6 +81,8 @@ pub(crate) struct PropContext<'a> {
     pub owner_display_name: &'a str,
     pub quota: Quota,
     pub locks: &'a [Lock],
+    /// The viewing account's favourites (loaded only when `oc:favorite` is asked for).
+    pub favorites: &'a std::collections::HashSet<hafen_core::NodeId>,
 }
 
 /// The namespace prefix declared on the multistatus root for the common namespaces.
@@ -185,7 +187,7 @@ pub(crate) fn live_value(name: &PropName, entry: &Entry, context: &PropContext<'
         (OC_NS, "data-fingerprint") if path.is_root() => Some(String::new()),
         (OC_NS, "owner-id") => Some(escape_text(context.owner)),
         (OC_NS, "owner-display-name") => Some(escape_text(context.owner_display_name)),
-        (OC_NS, "favorite") => Some("0".into()),
+        (OC_NS, "favorite") => Some(if context.favorites.contains(&node.id) { "1" } else { "0" }.into()),
         (NC_NS, "is-encrypted") => Some("0".into()),
         (NC_NS, "has-preview") => Some("false".into()),
         (NC_NS, "mount-type") => Some(

@@ -97,7 +97,14 @@ pub(crate) async fn propfind(request: &DavRequest, body: bytes::Bytes) -> DavRes
     };
     let what = parse_propfind(&body)?;
     let listing = request.core.listing(&request.viewer, &request.path, depth == 1).await?;
+    let asks_favorite = matches!(&what, PropfindRequest::Props(names)
+        if names.iter().any(|name| name.ns == props::OC_NS && name.local == "favorite"));
+    let favorites = match (&request.viewer, asks_favorite) {
+        (hafen_core::Viewer::Account(user), true) => request.core.favorites(user).await?,
+        _ => Default::default(),
+    };
     let context = PropContext {
+        favorites: &favorites,
         base: &request.base,
         owner: &listing.owner.name,
         owner_display_name: &listing.owner.display_name,

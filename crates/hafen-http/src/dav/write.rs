@@ -123,7 +123,17 @@ pub(crate) async fn copy_or_move(request: &DavRequest, is_move: bool) -> DavResu
 pub(crate) async fn proppatch(request: &DavRequest, body: bytes::Bytes) -> DavResult<Response> {
     let node = request.core.stat(&request.viewer, &request.path).await?;
     conditions::evaluate(&request.headers, Some(&node), false)?;
-    let ops = parse_proppatch(&body)?;
+    let mut ops = parse_proppatch(&body)?;
+    // `oc:favorite` is the account's own mark, not a property of the file: it needs only
+    // read access and is stored per account (see `Core::set_favorite`).
+    let is_favorite = |name: &super::xml::PropName| name.ns == props::OC_NS && name.local == "favorite";
+    let favorite_changes: Vec<bool> = ops
+        .iter()
+        .filter(|op| matches!(op, PatchOp::Set { name, .. } | PatchOp::Remove { name } if is_favorite(name)))
+        .map(|op| matches!(op, PatchOp::Set { value, .. } if matches!(value.trim(), "1" | "true")))
+        .collect();
+    let favorite_name = super::xml::PropName { ns: props::OC_NS.into(), local: "favorite".into() };
+    ops.retain(|op| !matches!(op, PatchOp::Set { name, .. } | PatchOp::Remove { name } if is_favorite(name)));
     let is_protected =
         |name: &super::xml::PropName| name.ns == DAV_NS && props::PROTECTED.contains(&name.local.as_str());
     let names: Vec<_> = ops
@@ -147,7 +157,15 @@ pub(crate) async fn proppatch(request: &DavRequest, body: bytes::Bytes) -> DavRe
             props::write_prop(&mut found, name, "");
         }
     }
-    if !refused {
+    if let Some(on) = favorite_changes.last() {
+        if refused {
+            props::write_prop(&mut failed_dependency, &favorite_name, "");
+        } else {
+            request.core.set_favorite(&request.viewer, &request.path, *on).await?;
+            props::write_prop(&mut found, &favorite_name, "");
+        }
+    }
+    if !refused && !ops.is_empty() {
         let core_ops: Vec<PropOp> = ops
             .into_iter()
             .map(|op| match op {
