@@ -270,6 +270,18 @@ fn recipient_columns(recipient: &ShareRecipient) -> (Option<i64>, Option<i64>, O
     }
 }
 
+fn activity_from_row(row: &SqliteRow) -> Result<Activity, sqlx::Error> {
+    Ok(Activity {
+        id: row.try_get("id")?,
+        user: UserId(row.try_get("user_id")?),
+        kind: row.try_get("kind")?,
+        actor: row.try_get("actor")?,
+        subject: row.try_get("subject")?,
+        object_id: row.try_get("object_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
 fn notification_from_row(row: &SqliteRow) -> Result<Notification, sqlx::Error> {
     Ok(Notification {
         id: row.try_get("id")?,
@@ -2072,19 +2084,7 @@ impl MetaStore for SqliteStore {
             query = query.bind(kind);
         }
         let rows = query.bind(limit).fetch_all(&self.read).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Activity {
-                    id: row.try_get("id")?,
-                    user: UserId(row.try_get("user_id")?),
-                    kind: row.try_get("kind")?,
-                    actor: row.try_get("actor")?,
-                    subject: row.try_get("subject")?,
-                    object_id: row.try_get("object_id")?,
-                    created_at: row.try_get("created_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(|row| Ok(activity_from_row(row)?)).collect()
     }
 
     async fn expire_activities(&self, before: i64) -> MetaResult<u64> {
@@ -2263,15 +2263,7 @@ impl MetaStore for SqliteStore {
             .fetch_all(&mut *tx)
             .await?
         {
-            snapshot.activities.push(Activity {
-                id: row.try_get("id")?,
-                user: UserId(row.try_get("user_id")?),
-                kind: row.try_get("kind")?,
-                actor: row.try_get("actor")?,
-                subject: row.try_get("subject")?,
-                object_id: row.try_get("object_id")?,
-                created_at: row.try_get("created_at")?,
-            });
+            snapshot.activities.push(activity_from_row(&row)?);
         }
         for row in sqlx::query(&format!("SELECT {SPACE_COLUMNS} FROM spaces")).fetch_all(&mut *tx).await? {
             snapshot.spaces.push(space_from_row(&row)?);
