@@ -253,11 +253,7 @@ impl Core {
             // A project space has no trash of its own (nobody could open it): gone at once.
             self.meta.delete_node(node.id).await?;
         } else {
-            let by = match who {
-                Viewer::Account(user) => user.name.clone(),
-                Viewer::Link(grant) => format!("link:{}", grant.share.id),
-            };
-            self.move_to_trash(&at.tree, &at.path, &node, &by).await?;
+            self.move_to_trash(&at.tree, &at.path, &node, &crate::activity::actor_of(who)).await?;
         }
         self.record_activity(
             &[at.tree.id],

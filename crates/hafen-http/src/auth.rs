@@ -26,6 +26,17 @@ pub(crate) fn client_address(peer: SocketAddr, headers: &HeaderMap, config: &Htt
         .unwrap_or(peer_ip)
 }
 
+/// Whether the request came through a trusted reverse proxy that terminated TLS
+/// (`X-Forwarded-Proto: https`, believed only from a trusted proxy).
+pub(crate) fn behind_tls_proxy(peer: SocketAddr, headers: &HeaderMap, config: &HttpConfig) -> bool {
+    config.trusted_proxies.contains(&peer.ip())
+        && headers
+            .get("x-forwarded-proto")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(',').next())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
 /// The login and secret of an `Authorization: Basic` header, if there is a well-formed one.
 pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let encoded = headers

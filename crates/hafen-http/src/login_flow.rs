@@ -53,18 +53,12 @@ pub(crate) fn client_name(headers: &HeaderMap) -> String {
 /// proxy says so in `X-Forwarded-Proto`. `None` when the host is missing or malformed.
 fn base_url(peer: SocketAddr, uri: &Uri, headers: &HeaderMap, state: &AppState) -> Option<String> {
     let host = request_host(uri, headers)?;
-    let behind_tls_proxy = state.config.trusted_proxies.contains(&peer.ip())
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(',').next())
-            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
-    let scheme = if behind_tls_proxy { "https" } else { "http" };
+    let scheme = if auth::behind_tls_proxy(peer, headers, &state.config) { "https" } else { "http" };
     Some(format!("{scheme}://{host}"))
 }
 
 /// The `Host` (HTTP/1) or the URI authority (HTTP/2), if it looks like a host name or address.
-fn request_host<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> {
+pub(crate) fn request_host<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> {
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())

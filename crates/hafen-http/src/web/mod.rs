@@ -216,12 +216,7 @@ pub(crate) fn message(lang: Lang, status: StatusCode, title_key: &str, text_key:
 }
 
 fn is_https(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> bool {
-    let behind_tls_proxy = state.config.trusted_proxies.contains(&peer.ip())
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|value| value.to_str().ok())
-            .is_some_and(|proto| proto.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
-    behind_tls_proxy || state.core.public_url().starts_with("https://")
+    auth::behind_tls_proxy(peer, headers, &state.config) || state.core.public_url().starts_with("https://")
 }
 
 fn cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
@@ -377,10 +372,7 @@ fn referer_path(uri: &Uri, headers: &HeaderMap) -> Option<String> {
     let referer = headers.get(header::REFERER)?.to_str().ok()?;
     let rest = referer.strip_prefix("https://").or_else(|| referer.strip_prefix("http://"))?;
     let (authority, path) = rest.split_at(rest.find('/')?);
-    let host = headers
-        .get(header::HOST)
-        .and_then(|value| value.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()))?;
+    let host = crate::login_flow::request_host(uri, headers)?;
     authority.eq_ignore_ascii_case(host).then(|| path.to_string())
 }
 

@@ -260,8 +260,7 @@ async fn unshare(State(state): State<AppState>, uri: Uri, headers: HeaderMap, bo
     match (back, result) {
         (Some(path), Ok(())) if !path.is_root() => back_with(&path, Ok("share.done.removed")),
         (Some(path), Err(error)) if !path.is_root() => back_with(&path, Err(error_key(&error))),
-        (_, Ok(())) => redirect("/apps/files/shared"),
-        (_, Err(_)) => redirect("/apps/files/shared"),
+        _ => redirect("/apps/files/shared"),
     }
 }
 
