@@ -26,6 +26,9 @@ pub mod perm {
 }
 
 /// Who is asking.
+// One per request and mostly an account: boxing the account would cost an allocation per
+// request to save a few bytes that are never copied in bulk.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Viewer {
     Account(User),
@@ -340,6 +343,29 @@ impl Core {
                 space: None,
             }),
         })
+    }
+
+    /// The path under which `user` sees the node `id`: in their own tree, or inside a share
+    /// mounted at their top level. NotFound when they cannot see it (clients of Nextcloud's
+    /// id-based endpoints, such as comments and tags, name nodes by id).
+    pub async fn view_path_of(&self, user: &User, id: NodeId) -> CoreResult<TreePath> {
+        let not_found = || CoreError::NotFound(format!("file {} does not exist", id.0));
+        let chain = self.meta.node_chain(id).await?;
+        let Some(root) = chain.first() else { return Err(not_found()) };
+        if root.owner == user.id {
+            return Ok(path_of_chain(&chain));
+        }
+        let own_names = self.own_top_names(user).await?;
+        for mount in self.mounts(user, &own_names).await? {
+            if let Some(at) = chain.iter().position(|node| node.id == mount.node.id) {
+                let mut path = TreePath::root().join(&mount.name);
+                for node in &chain[at + 1..] {
+                    path = path.join(&node.name);
+                }
+                return Ok(path);
+            }
+        }
+        Err(not_found())
     }
 
     /// The path of a node in its owner's tree.

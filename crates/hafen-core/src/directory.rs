@@ -53,6 +53,7 @@ impl Core {
             is_space: false,
             language: String::new(),
             notify_by_email: false,
+            mail_digest: "batched".into(),
         }
     }
 
@@ -78,6 +79,8 @@ impl Core {
             quota,
             link_password_required: false,
             link_max_expiry_days: None,
+            version_daily_days: None,
+            version_quota_percent: None,
             created_at: self.now(),
         };
         match self.meta.create_org(&org).await {

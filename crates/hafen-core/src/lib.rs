@@ -10,6 +10,7 @@ mod activity;
 mod app_passwords;
 pub mod archive;
 mod checksum;
+mod comments;
 mod directory;
 mod error;
 mod favorites;
@@ -17,9 +18,11 @@ mod files;
 mod fsck;
 mod locks;
 mod login_flow;
+mod notifications;
 mod path;
 mod shares;
 mod spaces;
+mod tags;
 mod throttle;
 mod transfer;
 mod trash;
@@ -30,19 +33,22 @@ mod web_sessions;
 pub use access::{perm, Clock, LinkGrant, Located, Mount, MountInfo, Viewer};
 pub use accounts::{random_secret, AuthOutcome, NewAccount};
 pub use activity::{ACTIVITY_PAGE_MAX, ACTIVITY_RETENTION_SECS};
+pub use comments::{mentioned_names, CommentView, COMMENT_MAX_CHARS};
 pub use directory::{Invitation, Sharee, INVITATION_LIFETIME_SECS};
 pub use error::{CoreError, CoreResult};
 pub use files::{CopyOrMove, Entry, Listing, PutOptions, PutOutcome, Quota};
 pub use fsck::{Damage, DamageKind, FsckReport};
 pub use hafen_meta::{
     Activity, AppPassword, DeadProp, Group, Lock, Node, NodeId, Notification, OrgId, Organisation, PropOp, Share,
-    ShareRecipient, Space, SpaceId, UploadChunk, UploadSession, User, UserId, VersionId,
+    ShareRecipient, Space, SpaceId, Tag, UploadChunk, UploadSession, User, UserId, VersionId,
 };
 pub use locks::{lock_covers, LockRequest, LockResult};
 pub use login_flow::{LoginFlowGrant, LoginFlowStart, PendingLoginFlow, LOGIN_FLOW_LIFETIME_SECS};
+pub use notifications::MAIL_DIGESTS;
 pub use path::TreePath;
 pub use shares::{link_session_value, LinkInfo, NewShare, RecipientName, ShareUpdate, ShareView};
 pub use spaces::{SpaceMember, SpaceOwner, SpaceRole, SpaceView};
+pub use tags::TAG_NAME_MAX_CHARS;
 pub use transfer::{ByteRange, FileContent};
 pub use trash::TrashItem;
 pub use uploads::ASSEMBLED_NAME;

@@ -8,8 +8,9 @@
 
 use crate::access::{path_of_chain, perm, LinkGrant, Viewer};
 use crate::accounts::{hash_password_off_thread, verify_password_off_thread};
+use crate::notifications::Notice;
 use crate::{random_secret, throttle, Core, CoreError, CoreResult, TreePath};
-use hafen_meta::{Node, Notification, Share, ShareRecipient, User, UserId};
+use hafen_meta::{Node, Share, ShareRecipient, User, UserId};
 use std::net::IpAddr;
 
 /// Length of link tokens (as Nextcloud's, so links look familiar).
@@ -376,10 +377,10 @@ impl Core {
         let node = self.meta.node(share.node).await?.ok_or_else(|| CoreError::NotFound("shared item".into()))?;
         let sharer = self.user_by_id(share.sharer).await?;
         let file_owner = if node.owner == sharer.id { sharer.clone() } else { self.user_by_id(node.owner).await? };
-        let path = if node.owner == user.id {
-            Some(self.tree_path_of(node.id).await?)
-        } else {
-            self.view_path_of(user, &node).await?
+        let path = match self.view_path_of(user, node.id).await {
+            Ok(path) => Some(path),
+            Err(CoreError::NotFound(_)) => None,
+            Err(error) => return Err(error),
         };
         let (recipient_name, recipient_display_name) = match share.recipient {
             ShareRecipient::User(id) => {
@@ -397,23 +398,6 @@ impl Core {
             ShareRecipient::Link => (String::new(), String::new()),
         };
         Ok(ShareView { share, node, path, sharer, file_owner, recipient_name, recipient_display_name })
-    }
-
-    /// Where a node of someone else's tree appears for `user` (inside one of their mounts).
-    async fn view_path_of(&self, user: &User, node: &Node) -> CoreResult<Option<TreePath>> {
-        let own = self.own_top_names(user).await?;
-        let mounts = self.mounts(user, &own).await?;
-        let chain = self.meta.node_chain(node.id).await?;
-        for (depth, ancestor) in chain.iter().enumerate() {
-            if let Some(mount) = mounts.iter().find(|mount| mount.node.id == ancestor.id) {
-                let mut path = TreePath::root().join(&mount.name);
-                for below in &chain[depth + 1..] {
-                    path = path.join(&below.name);
-                }
-                return Ok(Some(path));
-            }
-        }
-        Ok(None)
     }
 
     /// What a link page may show before any password: whether the link works at all and
@@ -503,15 +487,8 @@ impl Core {
             let counted = self.meta.share(grant.share.id).await?.map_or(limit, |share| share.download_count);
             if counted >= limit {
                 let item = grant.root_node.name.clone();
-                self.notify(
-                    grant.share.sharer,
-                    "link_download_limit",
-                    &format!("The download limit of your link to {item} is reached"),
-                    &format!("{item} was downloaded {limit} times through your public link; the link no longer works."),
-                    "share",
-                    &grant.share.id.to_string(),
-                )
-                .await;
+                let notice = Notice::LinkDownloadLimit { item: &item, limit };
+                self.notify(grant.share.sharer, notice, "share", &grant.share.id.to_string()).await;
             }
         }
         Ok(())
@@ -524,78 +501,15 @@ impl Core {
         let subject = format!("{folder}/{file_name}");
         self.record_activity(&[grant.share.sharer], "file_drop_upload", &actor, &subject, Some(grant.root_node.id.0))
             .await;
-        self.notify(
-            grant.share.sharer,
-            "file_drop_upload",
-            &format!("{file_name} was uploaded to {folder}"),
-            &format!("Someone uploaded {file_name} to {folder} through your upload link."),
-            "share",
-            &grant.share.id.to_string(),
-        )
-        .await;
+        let notice = Notice::FileDropUpload { file: file_name, folder: &folder };
+        self.notify(grant.share.sharer, notice, "share", &grant.share.id.to_string()).await;
     }
 
     async fn notify_share_recipients(&self, sharer: &User, share: &Share, node: &Node) {
         if let ShareRecipient::User(recipient) = share.recipient {
-            self.notify(
-                recipient,
-                "share_received",
-                &format!("{} shared {} with you", sharer.display_name, node.name),
-                &format!(
-                    "{} shared {} with you. You find it at the top of your files.",
-                    sharer.display_name, node.name
-                ),
-                "share",
-                &share.id.to_string(),
-            )
-            .await;
+            let notice = Notice::ShareReceived { sharer: &sharer.display_name, item: &node.name };
+            self.notify(recipient, notice, "share", &share.id.to_string()).await;
         }
-    }
-
-    /// Records an in-app notification and e-mails it when a mailer is configured and the
-    /// account has an address. Failures are logged: a notification never fails the action.
-    pub(crate) async fn notify(
-        &self,
-        user: hafen_meta::UserId,
-        subject_kind: &str,
-        subject: &str,
-        message: &str,
-        object_type: &str,
-        object_id: &str,
-    ) {
-        let notification = Notification {
-            id: 0,
-            user,
-            subject: subject.to_string(),
-            message: message.to_string(),
-            object_type: object_type.to_string(),
-            object_id: object_id.to_string(),
-            created_at: self.now(),
-        };
-        if let Err(error) = self.meta.add_notification(&notification).await {
-            tracing::error!(%error, kind = subject_kind, "cannot store a notification");
-        }
-        if let (Some(mailer), Ok(Some(account))) = (self.mailer.as_ref(), self.meta.user(user).await) {
-            if !account.notify_by_email {
-                return;
-            }
-            if let Some(address) = account.email.as_deref().filter(|address| !address.is_empty()) {
-                if let Err(error) = mailer.send(address, subject, message).await {
-                    tracing::error!(%error, kind = subject_kind, "cannot send a notification e-mail");
-                }
-            }
-        }
-    }
-
-    pub async fn notifications(&self, user: &User) -> CoreResult<Vec<Notification>> {
-        Ok(self.meta.notifications(user.id).await?)
-    }
-
-    pub async fn dismiss_notification(&self, user: &User, id: i64) -> CoreResult<()> {
-        if !self.meta.delete_notification(user.id, id).await? {
-            return Err(CoreError::NotFound(format!("notification {id} not found")));
-        }
-        Ok(())
     }
 }
 

@@ -176,13 +176,30 @@ impl Core {
         Ok(restored)
     }
 
+    /// The retention policy for `owner`'s files: the server's, with what the owner's
+    /// organisation sets instead.
+    pub(crate) async fn retention_for(&self, owner: &User) -> CoreResult<RetentionPolicy> {
+        let mut policy = self.retention;
+        let Some(org) = owner.org else { return Ok(policy) };
+        if let Some(org) = self.meta.org(org).await? {
+            if let Some(days) = org.version_daily_days {
+                policy.daily_until_secs = days.max(1) * DAY;
+            }
+            if let Some(percent) = org.version_quota_percent {
+                policy.max_quota_share = percent.clamp(0, 100) as f64 / 100.0;
+            }
+        }
+        Ok(policy)
+    }
+
     /// Applies the retention policy to the older versions of `node` (after a change of it).
     pub(crate) async fn thin_versions(&self, owner: &User, node: &Node) -> CoreResult<()> {
         let versions = self.meta.file_versions(node.id).await?;
         if versions.len() <= 1 {
             return Ok(());
         }
-        let drop = versions_to_drop(&versions, node.version, self.clock.now(), &self.retention, owner.quota);
+        let policy = self.retention_for(owner).await?;
+        let drop = versions_to_drop(&versions, node.version, self.clock.now(), &policy, owner.quota);
         if !drop.is_empty() {
             self.meta.delete_versions(node.id, &drop).await?;
         }

@@ -388,6 +388,8 @@ async fn get_me(
 fn me_json(user: &User) -> Value {
     let mut value = user_json(user);
     value["notify_by_email"] = Value::from(user.notify_by_email);
+    value["mail_digest"] = Value::from(user.mail_digest.as_str());
+    value["language"] = Value::from(user.language.as_str());
     value
 }
 
@@ -409,6 +411,12 @@ async fn update_me(
         }
         if let Some(enabled) = bool_field(&object, "notify_by_email") {
             user = core.set_notify_by_email(&user, enabled).await?;
+        }
+        if let Some(language) = text_field(&object, "language") {
+            user = core.set_language(&user, &language).await?;
+        }
+        if let Some(digest) = text_field(&object, "mail_digest") {
+            user = core.set_mail_digest(&user, &digest).await?;
         }
         Ok(me_json(&user))
     })

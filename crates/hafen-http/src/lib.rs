@@ -6,6 +6,7 @@
 mod activity_api;
 mod api;
 mod auth;
+mod collab_api;
 pub mod dav;
 mod download;
 mod drain;
@@ -66,6 +67,7 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
         .merge(api::routes())
         .merge(spaces_api::routes())
         .merge(versions_api::routes())
+        .merge(collab_api::routes())
         .merge(trash_api::routes())
         .merge(activity_api::routes())
         .merge(public_pages::routes())

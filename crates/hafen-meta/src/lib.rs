@@ -300,6 +300,42 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn expire_activities(&self, before: i64) -> MetaResult<u64>;
     async fn notifications(&self, user: UserId) -> MetaResult<Vec<Notification>>;
     async fn delete_notification(&self, user: UserId, id: i64) -> MetaResult<bool>;
+    /// The accounts with notifications waiting for an e-mail digest, each with the creation
+    /// time of its oldest waiting one.
+    async fn mail_waiting(&self) -> MetaResult<Vec<(UserId, i64)>>;
+    /// Marks the account's waiting notifications as mailed and returns them, oldest first (one
+    /// statement: of nodes racing for the same digest, one gets them).
+    async fn claim_mail(&self, user: UserId) -> MetaResult<Vec<Notification>>;
+    /// Sets the e-mail state of the notifications `ids` (a digest that could not be sent goes
+    /// back to waiting).
+    async fn set_mail_state(&self, ids: &[i64], state: MailState) -> MetaResult<()>;
+
+    // ---- comments and tags ----
+    /// Stores a comment; returns its id.
+    async fn add_comment(&self, comment: &Comment) -> MetaResult<i64>;
+    /// The comments on `node`, oldest first.
+    async fn comments(&self, node: NodeId) -> MetaResult<Vec<Comment>>;
+    async fn comment(&self, id: i64) -> MetaResult<Option<Comment>>;
+    /// Replaces a comment's message; false when there is no such comment.
+    async fn edit_comment(&self, id: i64, message: &str, edited_at: i64) -> MetaResult<bool>;
+    async fn delete_comment(&self, id: i64) -> MetaResult<bool>;
+    /// How many comments each of `nodes` has (nodes without any are left out).
+    async fn comment_counts(&self, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, i64)>>;
+    /// Creates a tag; `AlreadyExists` when its organisation has one of that name.
+    async fn create_tag(&self, tag: &Tag) -> MetaResult<Tag>;
+    /// The tags of an organisation (`None`: of the accounts without one), by name.
+    async fn tags(&self, org: Option<OrgId>) -> MetaResult<Vec<Tag>>;
+    async fn tag(&self, id: i64) -> MetaResult<Option<Tag>>;
+    /// Deletes a tag and its assignments.
+    async fn delete_tag(&self, id: i64) -> MetaResult<bool>;
+    /// Assigns a tag to a node; false when it already was.
+    async fn assign_tag(&self, node: NodeId, tag: i64) -> MetaResult<bool>;
+    /// Removes a tag from a node; false when it was not assigned.
+    async fn unassign_tag(&self, node: NodeId, tag: i64) -> MetaResult<bool>;
+    /// The tags assigned to each of `nodes`, as (node, tag) pairs ordered by node and tag name.
+    async fn node_tags(&self, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, Tag)>>;
+    /// The nodes a tag is assigned to.
+    async fn nodes_with_tag(&self, tag: i64) -> MetaResult<Vec<NodeId>>;
 
     // ---- schema and whole-store copy ----
     /// The schema version of the database: the highest migration applied.

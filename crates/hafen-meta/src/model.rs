@@ -38,6 +38,8 @@ pub struct User {
     pub notify_by_email: bool,
     /// Chosen language of the web interface (`de`, `en`), empty to follow the browser.
     pub language: String,
+    /// How notification e-mails are batched: `batched` (the server's digest window) or `daily`.
+    pub mail_digest: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -284,6 +286,12 @@ pub struct Organisation {
     /// Public links of members must expire within this many days.
     pub link_max_expiry_days: Option<i64>,
     pub created_at: i64,
+    /// Version retention of its accounts: the newest version per day is kept this many days
+    /// (then one per week); `None` for the server's default.
+    pub version_daily_days: Option<i64>,
+    /// Older versions of a file take at most this percentage of the owner's quota; `None` for
+    /// the server's default.
+    pub version_quota_percent: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -367,6 +375,63 @@ pub struct Notification {
     pub message: String,
     pub object_type: String,
     pub object_id: String,
+    pub created_at: i64,
+    pub mail_state: MailState,
+}
+
+/// Whether a notification still goes out by e-mail (in the account's next digest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MailState {
+    /// Waits for the next digest.
+    Waiting,
+    /// Mailed, or claimed by a node that is mailing it now.
+    Mailed,
+    /// Not to be mailed (e-mail off, no address, or no mailer).
+    #[default]
+    NotMailed,
+}
+
+impl MailState {
+    pub fn code(self) -> i64 {
+        match self {
+            MailState::Waiting => 0,
+            MailState::Mailed => 1,
+            MailState::NotMailed => 2,
+        }
+    }
+
+    pub fn from_code(code: i64) -> MailState {
+        match code {
+            0 => MailState::Waiting,
+            1 => MailState::Mailed,
+            _ => MailState::NotMailed,
+        }
+    }
+}
+
+/// A comment on a file or folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: i64,
+    pub node: NodeId,
+    /// `None` once the author's account is gone (the name stays).
+    pub author: Option<UserId>,
+    pub author_name: String,
+    pub message: String,
+    pub created_at: i64,
+    pub edited_at: Option<i64>,
+}
+
+/// A collaborative tag of an organisation (`org` `None`: of the accounts without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub id: i64,
+    pub org: Option<OrgId>,
+    pub name: String,
+    /// Shown to everyone (otherwise only to administrators).
+    pub user_visible: bool,
+    /// Everyone may assign it (otherwise only administrators).
+    pub user_assignable: bool,
     pub created_at: i64,
 }
 

@@ -35,6 +35,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "spaces", include_str!("../migrations/postgres/0006_spaces.sql")),
     (7, "language", include_str!("../migrations/postgres/0007_language.sql")),
     (8, "activity", include_str!("../migrations/postgres/0008_activity.sql")),
+    (9, "collaboration", include_str!("../migrations/postgres/0009_collaboration.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -66,7 +67,7 @@ pub struct PostgresStore {
 
 const NODE_COLUMNS: &str = "id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, version_id, checksum";
 const USER_COLUMNS: &str =
-    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by, notify_by_email, language";
+    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by, notify_by_email, language, mail_digest";
 const UPLOAD_COLUMNS: &str = "id, owner_id, name, destination, total_length, created_at, updated_at";
 const LOCK_COLUMNS: &str = "token, owner_id, path, depth_infinite, exclusive, owner_xml, timeout_secs, expires_at";
 const LOGIN_FLOW_COLUMNS: &str =
@@ -109,10 +110,11 @@ fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
         is_space: row.try_get::<String, _>("kind")? == "space",
         notify_by_email: row.try_get("notify_by_email")?,
         language: row.try_get("language")?,
+        mail_digest: row.try_get("mail_digest")?,
     })
 }
 
-const ORG_COLUMNS: &str = "id, name, display_name, quota, link_password_required, link_max_expiry_days, created_at";
+const ORG_COLUMNS: &str = "id, name, display_name, quota, link_password_required, link_max_expiry_days, created_at, version_daily_days, version_quota_percent";
 
 fn org_from_row(row: &PgRow) -> Result<Organisation, sqlx::Error> {
     Ok(Organisation {
@@ -123,6 +125,8 @@ fn org_from_row(row: &PgRow) -> Result<Organisation, sqlx::Error> {
         link_password_required: row.try_get("link_password_required")?,
         link_max_expiry_days: row.try_get("link_max_expiry_days")?,
         created_at: row.try_get("created_at")?,
+        version_daily_days: row.try_get("version_daily_days")?,
+        version_quota_percent: row.try_get("version_quota_percent")?,
     })
 }
 
@@ -284,6 +288,34 @@ fn notification_from_row(row: &PgRow) -> Result<Notification, sqlx::Error> {
         message: row.try_get("message")?,
         object_type: row.try_get("object_type")?,
         object_id: row.try_get("object_id")?,
+        created_at: row.try_get("created_at")?,
+        mail_state: MailState::from_code(row.try_get("mail_state")?),
+    })
+}
+
+const COMMENT_COLUMNS: &str = "id, node_id, author_id, author_name, message, created_at, edited_at";
+
+fn comment_from_row(row: &PgRow) -> Result<Comment, sqlx::Error> {
+    Ok(Comment {
+        id: row.try_get("id")?,
+        node: NodeId(row.try_get("node_id")?),
+        author: row.try_get::<Option<i64>, _>("author_id")?.map(UserId),
+        author_name: row.try_get("author_name")?,
+        message: row.try_get("message")?,
+        created_at: row.try_get("created_at")?,
+        edited_at: row.try_get("edited_at")?,
+    })
+}
+
+const TAG_COLUMNS: &str = "id, org_id, name, user_visible, user_assignable, created_at";
+
+fn tag_from_row(row: &PgRow) -> Result<Tag, sqlx::Error> {
+    Ok(Tag {
+        id: row.try_get("id")?,
+        org: row.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+        name: row.try_get("name")?,
+        user_visible: row.try_get("user_visible")?,
+        user_assignable: row.try_get("user_assignable")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -1488,8 +1520,9 @@ impl MetaStore for PostgresStore {
 
     async fn create_org(&self, org: &Organisation) -> MetaResult<Organisation> {
         let inserted = sqlx::query(&format!(
-            "INSERT INTO organisations (name, display_name, quota, link_password_required, link_max_expiry_days, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ORG_COLUMNS}"
+            "INSERT INTO organisations (name, display_name, quota, link_password_required, link_max_expiry_days, created_at, \
+             version_daily_days, version_quota_percent) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {ORG_COLUMNS}"
         ))
         .bind(&org.name)
         .bind(&org.display_name)
@@ -1497,6 +1530,8 @@ impl MetaStore for PostgresStore {
         .bind(org.link_password_required)
         .bind(org.link_max_expiry_days)
         .bind(org.created_at)
+        .bind(org.version_daily_days)
+        .bind(org.version_quota_percent)
         .fetch_one(&self.pool)
         .await;
         match inserted {
@@ -1531,12 +1566,15 @@ impl MetaStore for PostgresStore {
 
     async fn update_org(&self, org: &Organisation) -> MetaResult<()> {
         sqlx::query(
-            "UPDATE organisations SET display_name = $1, quota = $2, link_password_required = $3, link_max_expiry_days = $4 WHERE id = $5",
+            "UPDATE organisations SET display_name = $1, quota = $2, link_password_required = $3, link_max_expiry_days = $4, \
+             version_daily_days = $5, version_quota_percent = $6 WHERE id = $7",
         )
         .bind(&org.display_name)
         .bind(org.quota)
         .bind(org.link_password_required)
         .bind(org.link_max_expiry_days)
+        .bind(org.version_daily_days)
+        .bind(org.version_quota_percent)
         .bind(org.id.0)
         .execute(&self.pool)
         .await?;
@@ -1556,7 +1594,7 @@ impl MetaStore for PostgresStore {
     async fn update_user(&self, user: &User) -> MetaResult<()> {
         sqlx::query(
             "UPDATE users SET display_name = $1, email = $2, quota = $3, is_admin = $4, org_id = $5, org_admin = $6, \
-             notify_by_email = $7, language = $8 WHERE id = $9",
+             notify_by_email = $7, language = $8, mail_digest = $9 WHERE id = $10",
         )
         .bind(&user.display_name)
         .bind(&user.email)
@@ -1566,6 +1604,7 @@ impl MetaStore for PostgresStore {
         .bind(user.org_admin)
         .bind(user.notify_by_email)
         .bind(&user.language)
+        .bind(&user.mail_digest)
         .bind(user.id.0)
         .execute(&self.pool)
         .await?;
@@ -2019,8 +2058,8 @@ impl MetaStore for PostgresStore {
 
     async fn add_notification(&self, notification: &Notification) -> MetaResult<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO notifications (user_id, subject, message, object_type, object_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            "INSERT INTO notifications (user_id, subject, message, object_type, object_id, created_at, mail_state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(notification.user.0)
         .bind(&notification.subject)
@@ -2028,13 +2067,14 @@ impl MetaStore for PostgresStore {
         .bind(&notification.object_type)
         .bind(&notification.object_id)
         .bind(notification.created_at)
+        .bind(notification.mail_state.code())
         .fetch_one(&self.pool)
         .await?)
     }
 
     async fn notifications(&self, user: UserId) -> MetaResult<Vec<Notification>> {
         let rows = sqlx::query(
-            "SELECT id, user_id, subject, message, object_type, object_id, created_at FROM notifications \
+            "SELECT id, user_id, subject, message, object_type, object_id, created_at, mail_state FROM notifications \
              WHERE user_id = $1 ORDER BY id DESC",
         )
         .bind(user.0)
@@ -2050,6 +2090,184 @@ impl MetaStore for PostgresStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn mail_waiting(&self) -> MetaResult<Vec<(UserId, i64)>> {
+        let rows = sqlx::query(
+            "SELECT user_id, MIN(created_at) AS oldest FROM notifications WHERE mail_state = 0 GROUP BY user_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((UserId(row.try_get("user_id")?), row.try_get("oldest")?))).collect()
+    }
+
+    async fn claim_mail(&self, user: UserId) -> MetaResult<Vec<Notification>> {
+        let rows = sqlx::query(
+            "UPDATE notifications SET mail_state = 1 WHERE user_id = $1 AND mail_state = 0 \
+             RETURNING id, user_id, subject, message, object_type, object_id, created_at, mail_state",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut claimed: Vec<Notification> = rows.iter().map(notification_from_row).collect::<Result<_, _>>()?;
+        claimed.sort_by_key(|notification| notification.id);
+        Ok(claimed)
+    }
+
+    async fn set_mail_state(&self, ids: &[i64], state: MailState) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        for id in ids {
+            sqlx::query("UPDATE notifications SET mail_state = $1 WHERE id = $2")
+                .bind(state.code())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_comment(&self, comment: &Comment) -> MetaResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO comments (node_id, author_id, author_name, message, created_at, edited_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(comment.node.0)
+        .bind(comment.author.map(|author| author.0))
+        .bind(&comment.author_name)
+        .bind(&comment.message)
+        .bind(comment.created_at)
+        .bind(comment.edited_at)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    async fn comments(&self, node: NodeId) -> MetaResult<Vec<Comment>> {
+        let rows = sqlx::query(&format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE node_id = $1 ORDER BY id"))
+            .bind(node.0)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(comment_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn comment(&self, id: i64) -> MetaResult<Option<Comment>> {
+        let row = sqlx::query(&format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(comment_from_row).transpose()?)
+    }
+
+    async fn edit_comment(&self, id: i64, message: &str, edited_at: i64) -> MetaResult<bool> {
+        let done = sqlx::query("UPDATE comments SET message = $1, edited_at = $2 WHERE id = $3")
+            .bind(message)
+            .bind(edited_at)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_comment(&self, id: i64) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM comments WHERE id = $1").bind(id).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn comment_counts(&self, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, i64)>> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = nodes.iter().map(|id| id.0).collect();
+        let rows = sqlx::query(
+            "SELECT node_id, COUNT(*) AS count FROM comments WHERE node_id = ANY($1) GROUP BY node_id ORDER BY node_id",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((NodeId(row.try_get("node_id")?), row.try_get("count")?))).collect()
+    }
+
+    async fn create_tag(&self, tag: &Tag) -> MetaResult<Tag> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO tags (org_id, name, user_visible, user_assignable, created_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {TAG_COLUMNS}"
+        ))
+        .bind(tag.org.map(|org| org.0))
+        .bind(&tag.name)
+        .bind(tag.user_visible)
+        .bind(tag.user_assignable)
+        .bind(tag.created_at)
+        .fetch_one(&self.pool)
+        .await;
+        match inserted {
+            Ok(row) => Ok(tag_from_row(&row)?),
+            Err(error) if is_unique_violation(&error) => Err(MetaError::AlreadyExists(tag.name.clone())),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn tags(&self, org: Option<OrgId>) -> MetaResult<Vec<Tag>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TAG_COLUMNS} FROM tags WHERE org_id IS NOT DISTINCT FROM $1 ORDER BY name, id"
+        ))
+        .bind(org.map(|org| org.0))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(tag_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn tag(&self, id: i64) -> MetaResult<Option<Tag>> {
+        let row = sqlx::query(&format!("SELECT {TAG_COLUMNS} FROM tags WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(tag_from_row).transpose()?)
+    }
+
+    async fn delete_tag(&self, id: i64) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM tags WHERE id = $1").bind(id).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn assign_tag(&self, node: NodeId, tag: i64) -> MetaResult<bool> {
+        let done = sqlx::query("INSERT INTO node_tags (node_id, tag_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(node.0)
+            .bind(tag)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn unassign_tag(&self, node: NodeId, tag: i64) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM node_tags WHERE node_id = $1 AND tag_id = $2")
+            .bind(node.0)
+            .bind(tag)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn node_tags(&self, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, Tag)>> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = nodes.iter().map(|id| id.0).collect();
+        let rows = sqlx::query(
+            "SELECT nt.node_id, t.id, t.org_id, t.name, t.user_visible, t.user_assignable, t.created_at FROM node_tags nt JOIN tags t ON t.id = nt.tag_id \
+             WHERE nt.node_id = ANY($1) ORDER BY nt.node_id, t.name, t.id",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((NodeId(row.try_get("node_id")?), tag_from_row(row)?))).collect()
+    }
+
+    async fn nodes_with_tag(&self, tag: i64) -> MetaResult<Vec<NodeId>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT node_id FROM node_tags WHERE tag_id = $1 ORDER BY node_id")
+            .bind(tag)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids.into_iter().map(NodeId).collect())
     }
 
     async fn schema_version(&self) -> MetaResult<i64> {
@@ -2172,10 +2390,11 @@ impl MetaStore for PostgresStore {
                 },
             });
         }
-        for row in
-            sqlx::query("SELECT id, user_id, subject, message, object_type, object_id, created_at FROM notifications")
-                .fetch_all(&mut *tx)
-                .await?
+        for row in sqlx::query(
+            "SELECT id, user_id, subject, message, object_type, object_id, created_at, mail_state FROM notifications",
+        )
+        .fetch_all(&mut *tx)
+        .await?
         {
             snapshot.notifications.push(notification_from_row(&row)?);
         }
@@ -2187,6 +2406,15 @@ impl MetaStore for PostgresStore {
         }
         for row in sqlx::query(&format!("SELECT {SPACE_COLUMNS} FROM spaces")).fetch_all(&mut *tx).await? {
             snapshot.spaces.push(space_from_row(&row)?);
+        }
+        for row in sqlx::query(&format!("SELECT {COMMENT_COLUMNS} FROM comments")).fetch_all(&mut *tx).await? {
+            snapshot.comments.push(comment_from_row(&row)?);
+        }
+        for row in sqlx::query(&format!("SELECT {TAG_COLUMNS} FROM tags")).fetch_all(&mut *tx).await? {
+            snapshot.tags.push(tag_from_row(&row)?);
+        }
+        for row in sqlx::query("SELECT node_id, tag_id FROM node_tags").fetch_all(&mut *tx).await? {
+            snapshot.node_tags.push(NodeTagRow { node: NodeId(row.try_get("node_id")?), tag: row.try_get("tag_id")? });
         }
         // The identity sequence's last value covers deleted nodes too (NULL before first use).
         snapshot.node_id_high_water = sqlx::query_scalar(
@@ -2220,16 +2448,20 @@ impl MetaStore for PostgresStore {
         // Foreign-key order: organisations, accounts (inviters set once all accounts exist),
         // groups and members, the file tree, then spaces and the shares that reference them.
         for org in &snapshot.organisations {
-            sqlx::query(&format!("INSERT INTO organisations ({ORG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
-                .bind(org.id.0)
-                .bind(&org.name)
-                .bind(&org.display_name)
-                .bind(org.quota)
-                .bind(org.link_password_required)
-                .bind(org.link_max_expiry_days)
-                .bind(org.created_at)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(&format!(
+                "INSERT INTO organisations ({ORG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ))
+            .bind(org.id.0)
+            .bind(&org.name)
+            .bind(&org.display_name)
+            .bind(org.quota)
+            .bind(org.link_password_required)
+            .bind(org.link_max_expiry_days)
+            .bind(org.created_at)
+            .bind(org.version_daily_days)
+            .bind(org.version_quota_percent)
+            .execute(&mut *tx)
+            .await?;
         }
         for user in &snapshot.users {
             let kind = if user.is_space {
@@ -2241,8 +2473,8 @@ impl MetaStore for PostgresStore {
             };
             sqlx::query(
                 "INSERT INTO users (id, name, display_name, email, password_hash, quota, is_admin, created_at, \
-                 last_failed_login, org_id, org_admin, kind, notify_by_email, language) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 last_failed_login, org_id, org_admin, kind, notify_by_email, language, mail_digest) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(user.id.0)
             .bind(&user.name)
@@ -2258,6 +2490,7 @@ impl MetaStore for PostgresStore {
             .bind(kind)
             .bind(user.notify_by_email)
             .bind(&user.language)
+            .bind(&user.mail_digest)
             .execute(&mut *tx)
             .await?;
         }
@@ -2463,8 +2696,8 @@ impl MetaStore for PostgresStore {
         }
         for row in &snapshot.notifications {
             sqlx::query(
-                "INSERT INTO notifications (id, user_id, subject, message, object_type, object_id, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO notifications (id, user_id, subject, message, object_type, object_id, created_at, mail_state) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(row.id)
             .bind(row.user.0)
@@ -2473,6 +2706,7 @@ impl MetaStore for PostgresStore {
             .bind(&row.object_type)
             .bind(&row.object_id)
             .bind(row.created_at)
+            .bind(row.mail_state.code())
             .execute(&mut *tx)
             .await?;
         }
@@ -2491,6 +2725,36 @@ impl MetaStore for PostgresStore {
             .execute(&mut *tx)
             .await?;
         }
+        for row in &snapshot.comments {
+            sqlx::query(&format!("INSERT INTO comments ({COMMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+                .bind(row.id)
+                .bind(row.node.0)
+                .bind(row.author.map(|author| author.0))
+                .bind(&row.author_name)
+                .bind(&row.message)
+                .bind(row.created_at)
+                .bind(row.edited_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.tags {
+            sqlx::query(&format!("INSERT INTO tags ({TAG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"))
+                .bind(row.id)
+                .bind(row.org.map(|org| org.0))
+                .bind(&row.name)
+                .bind(row.user_visible)
+                .bind(row.user_assignable)
+                .bind(row.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.node_tags {
+            sqlx::query("INSERT INTO node_tags (node_id, tag_id) VALUES ($1, $2)")
+                .bind(row.node.0)
+                .bind(row.tag)
+                .execute(&mut *tx)
+                .await?;
+        }
         // Explicit ids do not advance identity sequences: continue above the imported ids (for
         // nodes also above the source's high-water mark). setval(NULL) of an empty table is a no-op.
         for table in [
@@ -2504,6 +2768,8 @@ impl MetaStore for PostgresStore {
             "notifications",
             "activities",
             "spaces",
+            "comments",
+            "tags",
         ] {
             sqlx::query(&format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"

@@ -36,6 +36,9 @@ pub struct Snapshot {
     pub notifications: Vec<Notification>,
     pub activities: Vec<Activity>,
     pub spaces: Vec<Space>,
+    pub comments: Vec<Comment>,
+    pub tags: Vec<Tag>,
+    pub node_tags: Vec<NodeTagRow>,
     /// The highest node id ever handed out (deleted nodes included), so that the target never
     /// hands out an id a client may still remember; 0 when none was.
     pub node_id_high_water: i64,
@@ -114,6 +117,13 @@ pub struct ShareMountRow {
     pub hidden: bool,
 }
 
+/// A tag assigned to a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeTagRow {
+    pub node: NodeId,
+    pub tag: i64,
+}
+
 /// A one-time account link (the token's hash, never the token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountTokenRow {
@@ -152,6 +162,9 @@ impl Snapshot {
         self.notifications.sort_by_key(|row| row.id);
         self.activities.sort_by_key(|row| row.id);
         self.spaces.sort_by_key(|space| space.id.0);
+        self.comments.sort_by_key(|row| row.id);
+        self.tags.sort_by_key(|row| row.id);
+        self.node_tags.sort_by_key(|row| (row.node, row.tag));
     }
 
     /// Checks that every reference of the sharing and tenancy rows (organisation, group, user,
@@ -240,6 +253,22 @@ impl Snapshot {
             if let Some(group) = space.group {
                 require(groups.contains(&group.0), || format!("space {id} belongs to a group ({})", group.0))?;
             }
+        }
+        let tags: HashSet<i64> = self.tags.iter().map(|tag| tag.id).collect();
+        for row in &self.comments {
+            require(nodes.contains(&row.node.0), || format!("comment {} is on a node ({})", row.id, row.node.0))?;
+            if let Some(author) = row.author {
+                require(users.contains(&author.0), || format!("comment {} has an author ({})", row.id, author.0))?;
+            }
+        }
+        for row in &self.tags {
+            if let Some(org) = row.org {
+                require(orgs.contains(&org.0), || format!("tag {} belongs to an organisation ({})", row.id, org.0))?;
+            }
+        }
+        for row in &self.node_tags {
+            require(nodes.contains(&row.node.0), || format!("a tag ({}) is on a node ({})", row.tag, row.node.0))?;
+            require(tags.contains(&row.tag), || format!("node {} has a tag ({})", row.node.0, row.tag))?;
         }
         Ok(())
     }
@@ -369,6 +398,7 @@ mod tests {
             invited_by: None,
             is_space: false,
             language: String::new(),
+            mail_digest: "batched".into(),
             notify_by_email: true,
         };
         let org = Organisation {
@@ -379,6 +409,8 @@ mod tests {
             link_password_required: false,
             link_max_expiry_days: None,
             created_at: 0,
+            version_daily_days: None,
+            version_quota_percent: None,
         };
         let share = Share {
             id: 7,

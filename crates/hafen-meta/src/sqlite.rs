@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "spaces", include_str!("../migrations/sqlite/0006_spaces.sql")),
     (7, "language", include_str!("../migrations/sqlite/0007_language.sql")),
     (8, "activity", include_str!("../migrations/sqlite/0008_activity.sql")),
+    (9, "collaboration", include_str!("../migrations/sqlite/0009_collaboration.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -79,7 +80,7 @@ fn qualified_node_columns(table: &str) -> String {
 }
 
 const USER_COLUMNS: &str =
-    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by, notify_by_email, language";
+    "id, name, display_name, email, password_hash, quota, is_admin, created_at, last_failed_login, org_id, org_admin, kind, invited_by, notify_by_email, language, mail_digest";
 
 fn node_from_row(row: &SqliteRow) -> Result<Node, sqlx::Error> {
     Ok(Node {
@@ -115,10 +116,11 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
         is_space: row.try_get::<String, _>("kind")? == "space",
         notify_by_email: row.try_get::<i64, _>("notify_by_email")? != 0,
         language: row.try_get("language")?,
+        mail_digest: row.try_get("mail_digest")?,
     })
 }
 
-const ORG_COLUMNS: &str = "id, name, display_name, quota, link_password_required, link_max_expiry_days, created_at";
+const ORG_COLUMNS: &str = "id, name, display_name, quota, link_password_required, link_max_expiry_days, created_at, version_daily_days, version_quota_percent";
 
 fn org_from_row(row: &SqliteRow) -> Result<Organisation, sqlx::Error> {
     Ok(Organisation {
@@ -129,6 +131,8 @@ fn org_from_row(row: &SqliteRow) -> Result<Organisation, sqlx::Error> {
         link_password_required: row.try_get::<i64, _>("link_password_required")? != 0,
         link_max_expiry_days: row.try_get("link_max_expiry_days")?,
         created_at: row.try_get("created_at")?,
+        version_daily_days: row.try_get("version_daily_days")?,
+        version_quota_percent: row.try_get("version_quota_percent")?,
     })
 }
 
@@ -290,6 +294,34 @@ fn notification_from_row(row: &SqliteRow) -> Result<Notification, sqlx::Error> {
         message: row.try_get("message")?,
         object_type: row.try_get("object_type")?,
         object_id: row.try_get("object_id")?,
+        created_at: row.try_get("created_at")?,
+        mail_state: MailState::from_code(row.try_get("mail_state")?),
+    })
+}
+
+const COMMENT_COLUMNS: &str = "id, node_id, author_id, author_name, message, created_at, edited_at";
+
+fn comment_from_row(row: &SqliteRow) -> Result<Comment, sqlx::Error> {
+    Ok(Comment {
+        id: row.try_get("id")?,
+        node: NodeId(row.try_get("node_id")?),
+        author: row.try_get::<Option<i64>, _>("author_id")?.map(UserId),
+        author_name: row.try_get("author_name")?,
+        message: row.try_get("message")?,
+        created_at: row.try_get("created_at")?,
+        edited_at: row.try_get("edited_at")?,
+    })
+}
+
+const TAG_COLUMNS: &str = "id, org_id, name, user_visible, user_assignable, created_at";
+
+fn tag_from_row(row: &SqliteRow) -> Result<Tag, sqlx::Error> {
+    Ok(Tag {
+        id: row.try_get("id")?,
+        org: row.try_get::<Option<i64>, _>("org_id")?.map(OrgId),
+        name: row.try_get("name")?,
+        user_visible: row.try_get::<i64, _>("user_visible")? != 0,
+        user_assignable: row.try_get::<i64, _>("user_assignable")? != 0,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -1554,8 +1586,9 @@ impl MetaStore for SqliteStore {
 
     async fn create_org(&self, org: &Organisation) -> MetaResult<Organisation> {
         let inserted = sqlx::query(&format!(
-            "INSERT INTO organisations (name, display_name, quota, link_password_required, link_max_expiry_days, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING {ORG_COLUMNS}"
+            "INSERT INTO organisations (name, display_name, quota, link_password_required, link_max_expiry_days, created_at, \
+             version_daily_days, version_quota_percent) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {ORG_COLUMNS}"
         ))
         .bind(&org.name)
         .bind(&org.display_name)
@@ -1563,6 +1596,8 @@ impl MetaStore for SqliteStore {
         .bind(i64::from(org.link_password_required))
         .bind(org.link_max_expiry_days)
         .bind(org.created_at)
+        .bind(org.version_daily_days)
+        .bind(org.version_quota_percent)
         .fetch_one(&self.write)
         .await;
         match inserted {
@@ -1597,12 +1632,15 @@ impl MetaStore for SqliteStore {
 
     async fn update_org(&self, org: &Organisation) -> MetaResult<()> {
         sqlx::query(
-            "UPDATE organisations SET display_name = ?, quota = ?, link_password_required = ?, link_max_expiry_days = ? WHERE id = ?",
+            "UPDATE organisations SET display_name = ?, quota = ?, link_password_required = ?, link_max_expiry_days = ?, \
+             version_daily_days = ?, version_quota_percent = ? WHERE id = ?",
         )
         .bind(&org.display_name)
         .bind(org.quota)
         .bind(i64::from(org.link_password_required))
         .bind(org.link_max_expiry_days)
+        .bind(org.version_daily_days)
+        .bind(org.version_quota_percent)
         .bind(org.id.0)
         .execute(&self.write)
         .await?;
@@ -1622,7 +1660,7 @@ impl MetaStore for SqliteStore {
     async fn update_user(&self, user: &User) -> MetaResult<()> {
         sqlx::query(
             "UPDATE users SET display_name = ?, email = ?, quota = ?, is_admin = ?, org_id = ?, org_admin = ?, \
-             notify_by_email = ?, language = ? WHERE id = ?",
+             notify_by_email = ?, language = ?, mail_digest = ? WHERE id = ?",
         )
         .bind(&user.display_name)
         .bind(&user.email)
@@ -1632,6 +1670,7 @@ impl MetaStore for SqliteStore {
         .bind(i64::from(user.org_admin))
         .bind(i64::from(user.notify_by_email))
         .bind(&user.language)
+        .bind(&user.mail_digest)
         .bind(user.id.0)
         .execute(&self.write)
         .await?;
@@ -2094,8 +2133,8 @@ impl MetaStore for SqliteStore {
 
     async fn add_notification(&self, notification: &Notification) -> MetaResult<i64> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO notifications (user_id, subject, message, object_type, object_id, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO notifications (user_id, subject, message, object_type, object_id, created_at, mail_state) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(notification.user.0)
         .bind(&notification.subject)
@@ -2103,13 +2142,14 @@ impl MetaStore for SqliteStore {
         .bind(&notification.object_type)
         .bind(&notification.object_id)
         .bind(notification.created_at)
+        .bind(notification.mail_state.code())
         .fetch_one(&self.write)
         .await?)
     }
 
     async fn notifications(&self, user: UserId) -> MetaResult<Vec<Notification>> {
         let rows = sqlx::query(
-            "SELECT id, user_id, subject, message, object_type, object_id, created_at FROM notifications \
+            "SELECT id, user_id, subject, message, object_type, object_id, created_at, mail_state FROM notifications \
              WHERE user_id = ? ORDER BY id DESC",
         )
         .bind(user.0)
@@ -2125,6 +2165,184 @@ impl MetaStore for SqliteStore {
             .execute(&self.write)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    async fn mail_waiting(&self) -> MetaResult<Vec<(UserId, i64)>> {
+        let rows = sqlx::query(
+            "SELECT user_id, MIN(created_at) AS oldest FROM notifications WHERE mail_state = 0 GROUP BY user_id",
+        )
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok((UserId(row.try_get("user_id")?), row.try_get("oldest")?))).collect()
+    }
+
+    async fn claim_mail(&self, user: UserId) -> MetaResult<Vec<Notification>> {
+        let rows = sqlx::query(
+            "UPDATE notifications SET mail_state = 1 WHERE user_id = ? AND mail_state = 0 \
+             RETURNING id, user_id, subject, message, object_type, object_id, created_at, mail_state",
+        )
+        .bind(user.0)
+        .fetch_all(&self.write)
+        .await?;
+        let mut claimed: Vec<Notification> = rows.iter().map(notification_from_row).collect::<Result<_, _>>()?;
+        claimed.sort_by_key(|notification| notification.id);
+        Ok(claimed)
+    }
+
+    async fn set_mail_state(&self, ids: &[i64], state: MailState) -> MetaResult<()> {
+        let mut tx = self.begin().await?;
+        for id in ids {
+            sqlx::query("UPDATE notifications SET mail_state = ? WHERE id = ?")
+                .bind(state.code())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn add_comment(&self, comment: &Comment) -> MetaResult<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO comments (node_id, author_id, author_name, message, created_at, edited_at) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(comment.node.0)
+        .bind(comment.author.map(|author| author.0))
+        .bind(&comment.author_name)
+        .bind(&comment.message)
+        .bind(comment.created_at)
+        .bind(comment.edited_at)
+        .fetch_one(&self.write)
+        .await?)
+    }
+
+    async fn comments(&self, node: NodeId) -> MetaResult<Vec<Comment>> {
+        let rows = sqlx::query(&format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE node_id = ? ORDER BY id"))
+            .bind(node.0)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(comment_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn comment(&self, id: i64) -> MetaResult<Option<Comment>> {
+        let row = sqlx::query(&format!("SELECT {COMMENT_COLUMNS} FROM comments WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(comment_from_row).transpose()?)
+    }
+
+    async fn edit_comment(&self, id: i64, message: &str, edited_at: i64) -> MetaResult<bool> {
+        let done = sqlx::query("UPDATE comments SET message = ?, edited_at = ? WHERE id = ?")
+            .bind(message)
+            .bind(edited_at)
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_comment(&self, id: i64) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM comments WHERE id = ?").bind(id).execute(&self.write).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn comment_counts(&self, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, i64)>> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&nodes.iter().map(|id| id.0).collect::<Vec<_>>())
+            .map_err(|error| MetaError::Commit(error.to_string()))?;
+        let rows = sqlx::query(
+            "SELECT node_id, COUNT(*) AS count FROM comments WHERE node_id IN (SELECT value FROM json_each(?)) GROUP BY node_id ORDER BY node_id",
+        )
+        .bind(ids)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok((NodeId(row.try_get("node_id")?), row.try_get("count")?))).collect()
+    }
+
+    async fn create_tag(&self, tag: &Tag) -> MetaResult<Tag> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO tags (org_id, name, user_visible, user_assignable, created_at) \
+             VALUES (?, ?, ?, ?, ?) RETURNING {TAG_COLUMNS}"
+        ))
+        .bind(tag.org.map(|org| org.0))
+        .bind(&tag.name)
+        .bind(i64::from(tag.user_visible))
+        .bind(i64::from(tag.user_assignable))
+        .bind(tag.created_at)
+        .fetch_one(&self.write)
+        .await;
+        match inserted {
+            Ok(row) => Ok(tag_from_row(&row)?),
+            Err(error) if is_unique_violation(&error) => Err(MetaError::AlreadyExists(tag.name.clone())),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn tags(&self, org: Option<OrgId>) -> MetaResult<Vec<Tag>> {
+        let rows = sqlx::query(&format!("SELECT {TAG_COLUMNS} FROM tags WHERE org_id IS ? ORDER BY name, id"))
+            .bind(org.map(|org| org.0))
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(tag_from_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn tag(&self, id: i64) -> MetaResult<Option<Tag>> {
+        let row = sqlx::query(&format!("SELECT {TAG_COLUMNS} FROM tags WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.as_ref().map(tag_from_row).transpose()?)
+    }
+
+    async fn delete_tag(&self, id: i64) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM tags WHERE id = ?").bind(id).execute(&self.write).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn assign_tag(&self, node: NodeId, tag: i64) -> MetaResult<bool> {
+        let done = sqlx::query("INSERT INTO node_tags (node_id, tag_id) VALUES (?, ?) ON CONFLICT DO NOTHING")
+            .bind(node.0)
+            .bind(tag)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn unassign_tag(&self, node: NodeId, tag: i64) -> MetaResult<bool> {
+        let done = sqlx::query("DELETE FROM node_tags WHERE node_id = ? AND tag_id = ?")
+            .bind(node.0)
+            .bind(tag)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn node_tags(&self, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, Tag)>> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&nodes.iter().map(|id| id.0).collect::<Vec<_>>())
+            .map_err(|error| MetaError::Commit(error.to_string()))?;
+        let rows = sqlx::query(
+            "SELECT nt.node_id, t.id, t.org_id, t.name, t.user_visible, t.user_assignable, t.created_at FROM node_tags nt JOIN tags t ON t.id = nt.tag_id \
+             WHERE nt.node_id IN (SELECT value FROM json_each(?)) ORDER BY nt.node_id, t.name, t.id",
+        )
+        .bind(ids)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(|row| Ok((NodeId(row.try_get("node_id")?), tag_from_row(row)?))).collect()
+    }
+
+    async fn nodes_with_tag(&self, tag: i64) -> MetaResult<Vec<NodeId>> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT node_id FROM node_tags WHERE tag_id = ? ORDER BY node_id")
+            .bind(tag)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(ids.into_iter().map(NodeId).collect())
     }
 
     async fn schema_version(&self) -> MetaResult<i64> {
@@ -2252,10 +2470,11 @@ impl MetaStore for SqliteStore {
                 },
             });
         }
-        for row in
-            sqlx::query("SELECT id, user_id, subject, message, object_type, object_id, created_at FROM notifications")
-                .fetch_all(&mut *tx)
-                .await?
+        for row in sqlx::query(
+            "SELECT id, user_id, subject, message, object_type, object_id, created_at, mail_state FROM notifications",
+        )
+        .fetch_all(&mut *tx)
+        .await?
         {
             snapshot.notifications.push(notification_from_row(&row)?);
         }
@@ -2267,6 +2486,15 @@ impl MetaStore for SqliteStore {
         }
         for row in sqlx::query(&format!("SELECT {SPACE_COLUMNS} FROM spaces")).fetch_all(&mut *tx).await? {
             snapshot.spaces.push(space_from_row(&row)?);
+        }
+        for row in sqlx::query(&format!("SELECT {COMMENT_COLUMNS} FROM comments")).fetch_all(&mut *tx).await? {
+            snapshot.comments.push(comment_from_row(&row)?);
+        }
+        for row in sqlx::query(&format!("SELECT {TAG_COLUMNS} FROM tags")).fetch_all(&mut *tx).await? {
+            snapshot.tags.push(tag_from_row(&row)?);
+        }
+        for row in sqlx::query("SELECT node_id, tag_id FROM node_tags").fetch_all(&mut *tx).await? {
+            snapshot.node_tags.push(NodeTagRow { node: NodeId(row.try_get("node_id")?), tag: row.try_get("tag_id")? });
         }
         // AUTOINCREMENT keeps the highest id ever used here, deleted rows included.
         snapshot.node_id_high_water =
@@ -2297,7 +2525,7 @@ impl MetaStore for SqliteStore {
         // Foreign-key order: organisations, accounts (inviters set once all accounts exist),
         // groups and members, the file tree, then spaces and the shares that reference them.
         for org in &snapshot.organisations {
-            sqlx::query(&format!("INSERT INTO organisations ({ORG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"))
+            sqlx::query(&format!("INSERT INTO organisations ({ORG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"))
                 .bind(org.id.0)
                 .bind(&org.name)
                 .bind(&org.display_name)
@@ -2305,6 +2533,8 @@ impl MetaStore for SqliteStore {
                 .bind(org.link_password_required)
                 .bind(org.link_max_expiry_days)
                 .bind(org.created_at)
+                .bind(org.version_daily_days)
+                .bind(org.version_quota_percent)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -2318,8 +2548,8 @@ impl MetaStore for SqliteStore {
             };
             sqlx::query(
                 "INSERT INTO users (id, name, display_name, email, password_hash, quota, is_admin, created_at, \
-                 last_failed_login, org_id, org_admin, kind, notify_by_email, language) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 last_failed_login, org_id, org_admin, kind, notify_by_email, language, mail_digest) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(user.id.0)
             .bind(&user.name)
@@ -2335,6 +2565,7 @@ impl MetaStore for SqliteStore {
             .bind(kind)
             .bind(user.notify_by_email)
             .bind(&user.language)
+            .bind(&user.mail_digest)
             .execute(&mut *tx)
             .await?;
         }
@@ -2536,8 +2767,8 @@ impl MetaStore for SqliteStore {
         }
         for row in &snapshot.notifications {
             sqlx::query(
-                "INSERT INTO notifications (id, user_id, subject, message, object_type, object_id, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO notifications (id, user_id, subject, message, object_type, object_id, created_at, mail_state) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(row.id)
             .bind(row.user.0)
@@ -2546,6 +2777,7 @@ impl MetaStore for SqliteStore {
             .bind(&row.object_type)
             .bind(&row.object_id)
             .bind(row.created_at)
+            .bind(row.mail_state.code())
             .execute(&mut *tx)
             .await?;
         }
@@ -2563,6 +2795,36 @@ impl MetaStore for SqliteStore {
             .bind(row.created_at)
             .execute(&mut *tx)
             .await?;
+        }
+        for row in &snapshot.comments {
+            sqlx::query(&format!("INSERT INTO comments ({COMMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"))
+                .bind(row.id)
+                .bind(row.node.0)
+                .bind(row.author.map(|author| author.0))
+                .bind(&row.author_name)
+                .bind(&row.message)
+                .bind(row.created_at)
+                .bind(row.edited_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.tags {
+            sqlx::query(&format!("INSERT INTO tags ({TAG_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"))
+                .bind(row.id)
+                .bind(row.org.map(|org| org.0))
+                .bind(&row.name)
+                .bind(i64::from(row.user_visible))
+                .bind(i64::from(row.user_assignable))
+                .bind(row.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.node_tags {
+            sqlx::query("INSERT INTO node_tags (node_id, tag_id) VALUES (?, ?)")
+                .bind(row.node.0)
+                .bind(row.tag)
+                .execute(&mut *tx)
+                .await?;
         }
         // Explicit ids already raised `sqlite_sequence` to the largest imported id (nodes and
         // shares use AUTOINCREMENT; the other tables' rowids continue above their largest); ids

@@ -84,7 +84,8 @@ conformance! {
         move_nodes, copy_nodes, delete_subtree, node_ids_not_reused, dead_props, locks,
         referenced_blocks, uploads, login_flows, inline_blocks, login_throttling, organisations,
         org_members_and_usage, groups, shares, received_shares, link_download_limit, node_chain,
-        account_tokens, notifications, copy_into_other_owner, spaces, bulk_users, activities;
+        account_tokens, notifications, copy_into_other_owner, spaces, bulk_users, activities,
+        mail_digests, comments, tags;
     two: concurrent_commits_same_path, concurrent_create_folder, concurrent_commits_if_match,
         concurrent_commits_many_paths,
 }
@@ -945,6 +946,8 @@ fn org(name: &str) -> Organisation {
         link_password_required: false,
         link_max_expiry_days: None,
         created_at: NOW,
+        version_daily_days: None,
+        version_quota_percent: None,
     }
 }
 
@@ -991,6 +994,8 @@ async fn organisations(store: Store) {
         link_password_required: true,
         link_max_expiry_days: Some(30),
         created_at: NOW + 99,
+        version_daily_days: Some(90),
+        version_quota_percent: Some(25),
         ..finance.clone()
     };
     store.update_org(&changed).await.unwrap();
@@ -1399,6 +1404,7 @@ async fn notifications(store: Store) {
         object_type: "share".into(),
         object_id: "42".into(),
         created_at,
+        mail_state: MailState::NotMailed,
     };
     assert!(store.notifications(alice.id).await.unwrap().is_empty());
     let first = store.add_notification(&notification(alice.id, "first", NOW)).await.unwrap();
@@ -1645,6 +1651,8 @@ async fn spaces(store: Store) {
             link_password_required: false,
             link_max_expiry_days: None,
             created_at: NOW,
+            version_daily_days: None,
+            version_quota_percent: None,
         })
         .await
         .unwrap();
@@ -1724,4 +1732,112 @@ async fn bulk_users(store: Store) {
     changed.notify_by_email = false;
     store.update_user(&changed).await.unwrap();
     assert!(!store.user(changed.id).await.unwrap().unwrap().notify_by_email);
+}
+
+async fn mail_digests(store: Store) {
+    let alice = user(&store, "alice").await;
+    let bob = user(&store, "bob").await;
+    let note = |user: UserId, subject: &str, created_at: i64, mail_state: MailState| Notification {
+        id: 0,
+        user,
+        subject: subject.into(),
+        message: String::new(),
+        object_type: "share".into(),
+        object_id: "1".into(),
+        created_at,
+        mail_state,
+    };
+    assert!(store.mail_waiting().await.unwrap().is_empty());
+    let first = store.add_notification(&note(alice.id, "a1", NOW + 5, MailState::Waiting)).await.unwrap();
+    store.add_notification(&note(alice.id, "a2", NOW + 9, MailState::Waiting)).await.unwrap();
+    store.add_notification(&note(alice.id, "in-app only", NOW, MailState::NotMailed)).await.unwrap();
+    store.add_notification(&note(bob.id, "b1", NOW + 7, MailState::Waiting)).await.unwrap();
+    let mut waiting = store.mail_waiting().await.unwrap();
+    waiting.sort_by_key(|(user, _)| user.0);
+    assert_eq!(waiting, vec![(alice.id, NOW + 5), (bob.id, NOW + 7)], "oldest waiting per account");
+
+    let claimed = store.claim_mail(alice.id).await.unwrap();
+    assert_eq!(claimed.iter().map(|n| n.subject.as_str()).collect::<Vec<_>>(), ["a1", "a2"], "oldest first");
+    assert!(claimed.iter().all(|n| n.mail_state == MailState::Mailed));
+    assert!(store.claim_mail(alice.id).await.unwrap().is_empty(), "claimed once");
+    assert_eq!(store.mail_waiting().await.unwrap(), vec![(bob.id, NOW + 7)]);
+    // A digest that could not be sent waits again.
+    store.set_mail_state(&[first], MailState::Waiting).await.unwrap();
+    assert_eq!(store.claim_mail(alice.id).await.unwrap().len(), 1);
+    // The in-app list shows all, whatever their e-mail state.
+    assert_eq!(store.notifications(alice.id).await.unwrap().len(), 3);
+}
+
+async fn comments(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let (f, _) = store.commit_file(&file(root.id, "f", 1, "f")).await.unwrap();
+    let (g, _) = store.commit_file(&file(root.id, "g", 1, "g")).await.unwrap();
+    let comment = |node: NodeId, message: &str| Comment {
+        id: 0,
+        node,
+        author: Some(alice.id),
+        author_name: "alice".into(),
+        message: message.into(),
+        created_at: NOW,
+        edited_at: None,
+    };
+    let one = store.add_comment(&comment(f.id, "erster")).await.unwrap();
+    let two = store.add_comment(&comment(f.id, "zweiter @bob")).await.unwrap();
+    store.add_comment(&comment(g.id, "anderswo")).await.unwrap();
+    let on_f = store.comments(f.id).await.unwrap();
+    assert_eq!(on_f.iter().map(|c| c.id).collect::<Vec<_>>(), vec![one, two], "oldest first");
+    assert_eq!(on_f[1], Comment { id: two, ..comment(f.id, "zweiter @bob") });
+    assert_eq!(store.comment_counts(&[f.id, g.id, root.id]).await.unwrap(), vec![(f.id, 2), (g.id, 1)]);
+
+    assert!(store.edit_comment(one, "geändert", NOW + 3).await.unwrap());
+    let edited = store.comment(one).await.unwrap().unwrap();
+    assert_eq!((edited.message.as_str(), edited.edited_at), ("geändert", Some(NOW + 3)));
+    assert!(store.delete_comment(two).await.unwrap());
+    assert!(!store.delete_comment(two).await.unwrap());
+    assert!(!store.edit_comment(two, "x", NOW).await.unwrap());
+    // Comments go with their node.
+    store.delete_node(g.id).await.unwrap();
+    assert_eq!(store.comment_counts(&[g.id]).await.unwrap(), vec![]);
+}
+
+async fn tags(store: Store) {
+    let amt = store.create_org(&org("amt")).await.unwrap();
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    let (f, _) = store.commit_file(&file(root.id, "f", 1, "f")).await.unwrap();
+    let (g, _) = store.commit_file(&file(root.id, "g", 1, "g")).await.unwrap();
+    let tag = |org: Option<OrgId>, name: &str| Tag {
+        id: 0,
+        org,
+        name: name.into(),
+        user_visible: true,
+        user_assignable: true,
+        created_at: NOW,
+    };
+    let eilig = store.create_tag(&tag(Some(amt.id), "eilig")).await.unwrap();
+    let akte = store.create_tag(&tag(Some(amt.id), "Akte")).await.unwrap();
+    let free = store.create_tag(&tag(None, "eilig")).await.unwrap();
+    assert_eq!(eilig, Tag { id: eilig.id, ..tag(Some(amt.id), "eilig") });
+    assert!(matches!(store.create_tag(&tag(Some(amt.id), "eilig")).await, Err(MetaError::AlreadyExists(_))));
+    assert!(matches!(store.create_tag(&tag(None, "eilig")).await, Err(MetaError::AlreadyExists(_))));
+    assert_eq!(store.tags(Some(amt.id)).await.unwrap(), vec![akte.clone(), eilig.clone()], "by name, byte-wise");
+    assert_eq!(store.tags(None).await.unwrap(), vec![free.clone()]);
+
+    assert!(store.assign_tag(f.id, eilig.id).await.unwrap());
+    assert!(!store.assign_tag(f.id, eilig.id).await.unwrap(), "already assigned");
+    assert!(store.assign_tag(f.id, akte.id).await.unwrap());
+    assert!(store.assign_tag(g.id, eilig.id).await.unwrap());
+    assert_eq!(
+        store.node_tags(&[f.id, g.id]).await.unwrap(),
+        vec![(f.id, akte.clone()), (f.id, eilig.clone()), (g.id, eilig.clone())]
+    );
+    assert_eq!(store.nodes_with_tag(eilig.id).await.unwrap(), vec![f.id, g.id]);
+    assert!(store.unassign_tag(g.id, eilig.id).await.unwrap());
+    assert!(!store.unassign_tag(g.id, eilig.id).await.unwrap());
+    assert!(store.delete_tag(akte.id).await.unwrap());
+    assert_eq!(store.node_tags(&[f.id]).await.unwrap(), vec![(f.id, eilig.clone())], "deleted tags leave the nodes");
+    assert_eq!(store.tag(akte.id).await.unwrap(), None);
+    store.delete_node(f.id).await.unwrap();
+    assert!(store.nodes_with_tag(eilig.id).await.unwrap().is_empty(), "assignments go with the node");
 }

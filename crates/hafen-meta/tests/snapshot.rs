@@ -104,6 +104,8 @@ fn org(name: &str) -> Organisation {
         link_password_required: false,
         link_max_expiry_days: None,
         created_at: NOW,
+        version_daily_days: Some(60),
+        version_quota_percent: Some(20),
     }
 }
 
@@ -206,6 +208,7 @@ async fn fill_sharing(store: &Store) -> Sharing {
             object_type: "share".into(),
             object_id: link.id.to_string(),
             created_at: NOW,
+            mail_state: MailState::Waiting,
         })
         .await
         .unwrap();
@@ -221,6 +224,30 @@ async fn fill_sharing(store: &Store) -> Sharing {
         }])
         .await
         .unwrap();
+    store
+        .add_comment(&Comment {
+            id: 0,
+            node: reports.id,
+            author: Some(carol.id),
+            author_name: "carol".into(),
+            message: "Bitte bis Freitag prüfen, @dave".into(),
+            created_at: NOW,
+            edited_at: Some(NOW + 1),
+        })
+        .await
+        .unwrap();
+    let tag = store
+        .create_tag(&Tag {
+            id: 0,
+            org: None,
+            name: "Haushalt".into(),
+            user_visible: true,
+            user_assignable: false,
+            created_at: NOW,
+        })
+        .await
+        .unwrap();
+    store.assign_tag(reports.id, tag.id).await.unwrap();
     let space = store
         .create_space(
             &NewSpace {
@@ -317,6 +344,10 @@ async fn round_trip(source_url: String, target_url: String) {
     assert_eq!(target.notifications(carol.id).await.unwrap(), snapshot.notifications);
     assert_eq!(target.activities(carol.id, None, &[], 10).await.unwrap(), snapshot.activities);
     assert_eq!(snapshot.activities.len(), 1, "the activity stream is carried");
+    assert_eq!((snapshot.comments.len(), snapshot.tags.len(), snapshot.node_tags.len()), (1, 1, 1));
+    let comments = target.comments(snapshot.comments[0].node).await.unwrap();
+    assert_eq!(comments, snapshot.comments, "comments are carried");
+    assert_eq!(target.nodes_with_tag(snapshot.tags[0].id).await.unwrap(), vec![snapshot.node_tags[0].node]);
 
     // A second import is refused and changes nothing.
     assert!(matches!(target.import_snapshot(&snapshot).await, Err(MetaError::Conflict(_))));

@@ -131,6 +131,13 @@ pub struct MaintenanceArgs {
     /// Items stay in the trash this long before they are deleted for good
     #[arg(long, env = "HAFEN_TRASH_RETENTION_SECONDS", default_value_t = 30 * 86_400)]
     pub trash_retention_seconds: u64,
+    /// Notification e-mails are collected this long into one digest per account (accounts
+    /// that chose a daily digest get one a day)
+    #[arg(long, env = "HAFEN_MAIL_DIGEST_SECONDS", default_value_t = 900)]
+    pub mail_digest_seconds: u64,
+    /// How often due digests are looked for
+    #[arg(long, env = "HAFEN_MAIL_DIGEST_CHECK_SECONDS", default_value_t = 30)]
+    pub mail_digest_check_seconds: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -215,6 +222,16 @@ pub enum OrgCommand {
         /// Public links must expire within this many days
         #[arg(long)]
         link_max_expiry_days: Option<i64>,
+    },
+    /// Set how long older file versions of an organisation's members are kept
+    Retention {
+        name: String,
+        /// Keep the newest version of each day for this many days (then one per week)
+        #[arg(long)]
+        daily_days: Option<i64>,
+        /// Older versions of a file take at most this percentage of the owner's quota
+        #[arg(long, value_parser = clap::value_parser!(i64).range(0..=100))]
+        quota_percent: Option<i64>,
     },
 }
 
@@ -507,6 +524,16 @@ async fn org_command(core: &Arc<Core>, command: OrgCommand) -> anyhow::Result<Ex
             org.link_max_expiry_days = link_max_expiry_days;
             core.update_org(&operator, org).await?;
             writeln!(out, "link policy of {name} updated")?;
+        }
+        OrgCommand::Retention { name, daily_days, quota_percent } => {
+            let mut org = core.org_named(&name).await?;
+            if daily_days.is_some_and(|days| days < 1) {
+                anyhow::bail!("--daily-days must be at least 1");
+            }
+            org.version_daily_days = daily_days;
+            org.version_quota_percent = quota_percent;
+            core.update_org(&operator, org).await?;
+            writeln!(out, "version retention of {name} updated")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -96,6 +96,11 @@ pub async fn serve(settings: Settings, maintenance: MaintenanceArgs) -> anyhow::
     let address = listener.local_addr()?;
     let core = open_core_listening(&settings, address).await?;
     ensure_admin(&core).await?;
+    tokio::spawn(run_mail_digests(
+        core.clone(),
+        maintenance.mail_digest_seconds,
+        maintenance.mail_digest_check_seconds,
+    ));
     tokio::spawn(run_maintenance(core.clone(), maintenance));
     let accessibility_contact = std::env::var("HAFEN_ACCESSIBILITY_CONTACT").ok().filter(|value| !value.is_empty());
     let config = hafen_http::HttpConfig {
@@ -110,6 +115,20 @@ pub async fn serve(settings: Settings, maintenance: MaintenanceArgs) -> anyhow::
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     Ok(())
+}
+
+/// Sends the notification e-mail digests that are due, forever (a task of its own: the
+/// maintenance may take long on a big instance, digests should not wait for it).
+async fn run_mail_digests(core: Arc<Core>, window_seconds: u64, check_seconds: u64) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(check_seconds.max(1)));
+    loop {
+        ticker.tick().await;
+        match core.send_mail_digests(window_seconds as i64).await {
+            Ok(0) => {}
+            Ok(sent) => tracing::info!(sent, "sent notification digests"),
+            Err(error) => tracing::error!(%error, "sending notification digests failed"),
+        }
+    }
 }
 
 /// Expires abandoned chunked uploads and collects garbage blocks, forever.

@@ -9,11 +9,9 @@
 
 mod common;
 
-use common::{test_tmp_root, Client, Reply, TestServer};
+use common::{mail_env, test_tmp_root, unfold, Client, Reply, SmtpSink, TestServer};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const PROPS: &str = r#"<?xml version="1.0"?><d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop><oc:permissions/><oc:share-types/><d:getetag/></d:prop></d:propfind>"#;
 
@@ -309,76 +307,11 @@ fn file_drop_links_never_reveal_or_overwrite() {
     assert_eq!(notes.as_array().map(Vec::len), Some(3), "{notes}");
 }
 
-/// A real SMTP server (aiosmtpd) on a free loopback port, storing messages in a Maildir.
-struct SmtpSink {
-    child: Child,
-    port: u16,
-    maildir: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl SmtpSink {
-    fn start() -> SmtpSink {
-        let dir = tempfile::Builder::new().prefix("smtp-").tempdir_in(test_tmp_root()).expect("tempdir");
-        let maildir = dir.path().join("mail");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python3 -m aiosmtpd (installed by scripts/test)");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the SMTP sink did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        SmtpSink { child, port, maildir, _dir: dir }
-    }
-
-    /// The messages received so far.
-    fn messages(&self) -> Vec<String> {
-        let read = |dir: &Path| -> Vec<String> {
-            std::fs::read_dir(dir)
-                .map(|entries| {
-                    entries.flatten().filter_map(|entry| std::fs::read_to_string(entry.path()).ok()).collect()
-                })
-                .unwrap_or_default()
-        };
-        [read(&self.maildir.join("new")), read(&self.maildir.join("cur"))].concat()
-    }
-
-    fn wait_for(&self, count: usize) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let messages = self.messages();
-            if messages.len() >= count || Instant::now() > deadline {
-                return messages;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for SmtpSink {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Undoes quoted-printable soft line breaks and `=3D` so the link can be found in the mail.
-fn unfold(message: &str) -> String {
-    message.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
-}
-
 #[test]
 fn guest_invited_by_email_sets_password_and_sees_exactly_what_is_shared() {
     let sink = SmtpSink::start();
     let smtp = format!("smtp://127.0.0.1:{}", sink.port);
-    let server =
-        TestServer::start_with_env(&[], &[("HAFEN_SMTP_URL", &smtp), ("HAFEN_MAIL_FROM", "Hafen <hafen@example.org>")]);
+    let server = TestServer::start_with_env(&[], &mail_env(&smtp));
     server.add_user("alice", "alice-password", &[]);
     let alice = Client::new("alice", "alice-password");
     assert_eq!(alice.mkcol(&server.dav_url("alice", "Gutachten")).status, 201);
@@ -528,8 +461,7 @@ fn an_organisations_quota_covers_all_its_accounts_together() {
 fn e_mail_notifications_follow_the_accounts_own_setting() {
     let sink = SmtpSink::start();
     let smtp = format!("smtp://127.0.0.1:{}", sink.port);
-    let server =
-        TestServer::start_with_env(&[], &[("HAFEN_SMTP_URL", &smtp), ("HAFEN_MAIL_FROM", "Hafen <hafen@example.org>")]);
+    let server = TestServer::start_with_env(&[], &mail_env(&smtp));
     server.add_user("alice", "alice-password", &["--email", "alice@example.org"]);
     let alice = Client::new("alice", "alice-password");
     assert_eq!(alice.mkcol(&server.dav_url("alice", "Eingang")).status, 201);
@@ -542,8 +474,8 @@ fn e_mail_notifications_follow_the_accounts_own_setting() {
     assert_eq!(off.status, 200, "{}", off.text());
     assert_eq!(json_of(&off)["notify_by_email"], false);
     assert_eq!(Client::anonymous().put(&format!("{public}/erster.txt"), b"1").status, 201);
-    // Notification e-mails are sent before the upload's response: none may have come.
-    std::thread::sleep(Duration::from_millis(500));
+    // Digests go out within a second here (mail_env): wait past a few of them.
+    std::thread::sleep(Duration::from_millis(2500));
     assert_eq!(sink.messages().len(), 0, "no e-mail while switched off");
     let notes = json_of(&api(&alice, "GET", &format!("{}/api/v1/notifications", server.base), json!({})));
     assert_eq!(notes.as_array().map(Vec::len), Some(1), "in-app notification all the same: {notes}");

@@ -7,21 +7,11 @@
 
 mod common;
 
-use common::{blake3_hex, test_tmp_root, Client, Reply, TestServer};
+use common::{blake3_hex, file_id, test_tmp_root, Client, Reply, TestServer};
 use serde_json::{json, Value};
 
 fn json_of(reply: &Reply) -> Value {
     serde_json::from_slice(&reply.body).unwrap_or_else(|error| panic!("not JSON ({error}): {}", reply.text()))
-}
-
-/// The file id (`oc:fileid`) of a file.
-fn file_id(client: &Client, url: &str) -> String {
-    let body = "<?xml version=\"1.0\"?><d:propfind xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\"><d:prop><oc:fileid/></d:prop></d:propfind>";
-    let reply = client.propfind(url, "0", body);
-    assert_eq!(reply.status, 207, "{}", reply.text());
-    let text = reply.text();
-    let start = text.find("<oc:fileid>").expect("fileid") + "<oc:fileid>".len();
-    text[start..].split('<').next().unwrap_or_default().to_string()
 }
 
 /// The hrefs of the versions listed by the Nextcloud endpoint, in the order given.

@@ -6,11 +6,13 @@
 //! and bodies, call the core and render the answer; they hold no rules of their own about
 //! the tree, locks or quotas.
 
+mod comments;
 mod conditions;
 mod ifheader;
 mod lock;
 mod props;
 mod read;
+mod systemtags;
 mod trashbin;
 mod uploads;
 mod urls;
@@ -122,6 +124,23 @@ async fn handle_request(state: AppState, peer: SocketAddr, request: Request) -> 
         let rest = rest.to_string();
         return versions::handle(&state.core, user, &method, request.headers(), &rest).await;
     }
+    let path = request.uri().path().to_string();
+    if let Some(rest) = path.strip_prefix(comments::PREFIX) {
+        let (parts, body) = request.into_parts();
+        let body = read_xml_body(body).await?;
+        return comments::handle(&state.core, user, &method, &parts.headers, rest, body).await;
+    }
+    if let Some(rest) = path
+        .strip_prefix(systemtags::TAGS_PREFIX)
+        .or_else(|| (path == systemtags::TAGS_PREFIX.trim_end_matches('/')).then_some(""))
+    {
+        let (parts, body) = request.into_parts();
+        let body = read_xml_body(body).await?;
+        return systemtags::handle_tags(&state.core, user, &method, &parts.headers, rest, body).await;
+    }
+    if let Some(rest) = path.strip_prefix(systemtags::RELATIONS_PREFIX) {
+        return systemtags::handle_relations(&state.core, user, &method, request.headers(), rest).await;
+    }
     if let Some(rest) = request.uri().path().strip_prefix(uploads::PREFIX) {
         let rest = rest.to_string();
         let (parts, body) = request.into_parts();
@@ -154,6 +173,7 @@ async fn dispatch(dav: &DavRequest, method: &Method, body: Body) -> DavResult<Re
         "GET" => read::get(dav, true).await,
         "HEAD" => read::get(dav, false).await,
         "PROPFIND" => read::propfind(dav, read_xml_body(body).await?).await,
+        "REPORT" => read::report(dav, read_xml_body(body).await?).await,
         "PUT" => write::put(dav, body).await,
         "DELETE" => write::delete(dav).await,
         "MKCOL" => write::mkcol(dav, body).await,

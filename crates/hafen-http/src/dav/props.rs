@@ -83,6 +83,33 @@ pub(crate) struct PropContext<'a> {
     pub locks: &'a [Lock],
     /// The viewing account's favourites (loaded only when `oc:favorite` is asked for).
     pub favorites: &'a std::collections::HashSet<hafen_core::NodeId>,
+    /// Comments per entry (loaded only when `oc:comments-count` is asked for).
+    pub comment_counts: &'a std::collections::HashMap<hafen_core::NodeId, i64>,
+    /// Tags per entry and the viewing account (loaded only when `nc:system-tags` is asked for).
+    pub tags: &'a std::collections::HashMap<hafen_core::NodeId, Vec<hafen_core::Tag>>,
+    pub viewer: Option<&'a hafen_core::User>,
+}
+
+/// The live properties whose values need more than the listing (loaded per request only
+/// when asked for).
+pub(crate) fn asks_for(names: &[PropName], ns: &str, local: &str) -> bool {
+    names.iter().any(|name| name.ns == ns && name.local == local)
+}
+
+/// `nc:system-tags`: the tags of an entry, as Nextcloud 28+ writes them.
+fn system_tags(tags: &[hafen_core::Tag], viewer: Option<&hafen_core::User>) -> String {
+    tags.iter()
+        .map(|tag| {
+            let can_assign = viewer.is_some_and(|user| hafen_core::Core::can_assign_tag(user, tag));
+            format!(
+                "<nc:system-tag oc:id=\"{}\" nc:can-assign=\"{can_assign}\" oc:user-visible=\"{}\" oc:user-assignable=\"{}\">{}</nc:system-tag>",
+                tag.id,
+                tag.user_visible,
+                tag.user_assignable,
+                escape_text(&tag.name)
+            )
+        })
+        .collect()
 }
 
 /// The namespace prefix declared on the multistatus root for the common namespaces.
@@ -188,6 +215,14 @@ pub(crate) fn live_value(name: &PropName, entry: &Entry, context: &PropContext<'
         (OC_NS, "owner-id") => Some(escape_text(context.owner)),
         (OC_NS, "owner-display-name") => Some(escape_text(context.owner_display_name)),
         (OC_NS, "favorite") => Some(if context.favorites.contains(&node.id) { "1" } else { "0" }.into()),
+        (OC_NS, "comments-count") => Some(context.comment_counts.get(&node.id).copied().unwrap_or(0).to_string()),
+        (OC_NS, "comments-unread") => Some("0".into()),
+        (OC_NS, "comments-href") => Some(format!("/remote.php/dav/comments/files/{}", node.id.0)),
+        // Personal (non-collaborative) tags do not exist here: always none.
+        (OC_NS, "tags") => Some(String::new()),
+        (NC_NS, "system-tags") => {
+            Some(system_tags(context.tags.get(&node.id).map_or(&[][..], Vec::as_slice), context.viewer))
+        }
         (NC_NS, "is-encrypted") => Some("0".into()),
         (NC_NS, "has-preview") => Some("false".into()),
         (NC_NS, "mount-type") => Some(
@@ -221,11 +256,18 @@ pub(crate) fn is_live(name: &PropName) -> bool {
                     | "owner-id"
                     | "owner-display-name"
                     | "favorite"
+                    | "comments-count"
+                    | "comments-unread"
+                    | "comments-href"
+                    | "tags"
                     | "downloadURL"
                     | "dDC"
             ))
         || (name.ns == NC_NS
-            && matches!(name.local.as_str(), "is-encrypted" | "has-preview" | "mount-type" | "is-mount-root"))
+            && matches!(
+                name.local.as_str(),
+                "is-encrypted" | "has-preview" | "mount-type" | "is-mount-root" | "system-tags"
+            ))
         || (name.ns == OCS_NS && name.local == "share-permissions")
 }
 

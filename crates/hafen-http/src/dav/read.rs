@@ -2,7 +2,7 @@
 
 use super::conditions::{self, entity_headers, Outcome};
 use super::props::{self, PropContext};
-use super::xml::{parse_propfind, PropName, PropfindRequest};
+use super::xml::{parse_propfind, parse_report, PropName, PropfindRequest, ReportRequest};
 use super::{empty, DavRequest};
 use crate::error::{DavError, DavResult};
 use axum::body::Body;
@@ -97,26 +97,99 @@ pub(crate) async fn propfind(request: &DavRequest, body: bytes::Bytes) -> DavRes
     };
     let what = parse_propfind(&body)?;
     let listing = request.core.listing(&request.viewer, &request.path, depth == 1).await?;
-    let asks_favorite = matches!(&what, PropfindRequest::Props(names)
-        if names.iter().any(|name| name.ns == props::OC_NS && name.local == "favorite"));
-    let favorites = match (&request.viewer, asks_favorite) {
-        (hafen_core::Viewer::Account(user), true) => request.core.favorites(user).await?,
-        _ => Default::default(),
-    };
-    let context = PropContext {
-        favorites: &favorites,
-        base: &request.base,
-        owner: &listing.owner.name,
-        owner_display_name: &listing.owner.display_name,
-        quota: listing.quota,
-        locks: &listing.locks,
-    };
+    let extras = Extras::load(request, &what, &listing.entries).await?;
+    let context = extras.context(request, &listing);
     // About 600 bytes per entry with the sync client's properties: allocate once.
     let mut out = String::with_capacity(props::MULTISTATUS_OPEN.len() + 640 * listing.entries.len());
     out.push_str(props::MULTISTATUS_OPEN);
     let mut scratch = Scratch::default();
     for entry in &listing.entries {
         describe(request, entry, &what, &context, &mut scratch, &mut out).await?;
+    }
+    out.push_str(props::MULTISTATUS_CLOSE);
+    Ok((StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], out).into_response())
+}
+
+/// What some live properties need beyond the listing, loaded only when asked for.
+#[derive(Default)]
+struct Extras {
+    favorites: std::collections::HashSet<hafen_core::NodeId>,
+    comment_counts: std::collections::HashMap<hafen_core::NodeId, i64>,
+    tags: std::collections::HashMap<hafen_core::NodeId, Vec<hafen_core::Tag>>,
+}
+
+impl Extras {
+    async fn load(request: &DavRequest, what: &PropfindRequest, entries: &[Entry]) -> DavResult<Extras> {
+        let (hafen_core::Viewer::Account(user), PropfindRequest::Props(names)) = (&request.viewer, what) else {
+            return Ok(Extras::default());
+        };
+        let ids: Vec<hafen_core::NodeId> = entries.iter().map(|entry| entry.node.id).collect();
+        let core = &request.core;
+        let mut extras = Extras::default();
+        if props::asks_for(names, props::OC_NS, "favorite") {
+            extras.favorites = core.favorites(user).await?;
+        }
+        if props::asks_for(names, props::OC_NS, "comments-count") {
+            extras.comment_counts = core.comment_counts(&ids).await?;
+        }
+        if props::asks_for(names, props::NC_NS, "system-tags") {
+            extras.tags = core.node_tags(user, &ids).await?;
+        }
+        Ok(extras)
+    }
+
+    fn context<'a>(&'a self, request: &'a DavRequest, listing: &'a hafen_core::Listing) -> PropContext<'a> {
+        PropContext {
+            favorites: &self.favorites,
+            comment_counts: &self.comment_counts,
+            tags: &self.tags,
+            viewer: request.viewer.account(),
+            base: &request.base,
+            owner: &listing.owner.name,
+            owner_display_name: &listing.owner.display_name,
+            quota: listing.quota,
+            locks: &listing.locks,
+        }
+    }
+}
+
+/// `REPORT oc:filter-files` (Nextcloud's favourites and tag views): the items at or below the
+/// request path that are favourites of the account and/or carry all the given tags.
+pub(crate) async fn report(request: &DavRequest, body: bytes::Bytes) -> DavResult<Response> {
+    let hafen_core::Viewer::Account(user) = &request.viewer else {
+        return Err(DavError::Forbidden("reports need an account".into()));
+    };
+    let ReportRequest::FilterFiles { props: what, favorite, tags } = parse_report(&body)? else {
+        return Err(DavError::BadRequest("files answer only oc:filter-files".into()));
+    };
+    let core = &request.core;
+    let mut selected: Option<Vec<hafen_core::TreePath>> =
+        if favorite { Some(core.favorite_paths(user).await?) } else { None };
+    for tag in tags {
+        let tagged = core.tagged_paths(user, tag).await?;
+        selected = Some(match selected {
+            Some(found) => found.into_iter().filter(|path| tagged.contains(path)).collect(),
+            None => tagged,
+        });
+    }
+    let below = request.path.to_key();
+    let mut out = String::from(props::MULTISTATUS_OPEN);
+    let mut scratch = Scratch::default();
+    for path in selected.unwrap_or_default() {
+        let key = path.to_key();
+        if !(request.path.is_root() || key == below || key.starts_with(&format!("{below}/"))) {
+            continue;
+        }
+        let listing = match core.listing(&request.viewer, &path, false).await {
+            Ok(listing) => listing,
+            Err(hafen_core::CoreError::NotFound(_)) => continue,
+            Err(error) => return Err(error.into()),
+        };
+        let extras = Extras::load(request, &what, &listing.entries).await?;
+        let context = extras.context(request, &listing);
+        for entry in &listing.entries {
+            describe(request, entry, &what, &context, &mut scratch, &mut out).await?;
+        }
     }
     out.push_str(props::MULTISTATUS_CLOSE);
     Ok((StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], out).into_response())

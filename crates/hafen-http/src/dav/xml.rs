@@ -295,6 +295,71 @@ pub fn escape_text(text: &str) -> String {
     quick_xml::escape::partial_escape(text).into_owned()
 }
 
+const OWNCLOUD_NS: &str = "http://owncloud.org/ns";
+
+/// A REPORT body of the Nextcloud extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportRequest {
+    /// `oc:filter-files`: the items below the URL that are favourites (when `favorite`) and
+    /// carry every tag of `tags`, with the properties of `props`.
+    FilterFiles { props: PropfindRequest, favorite: bool, tags: Vec<i64> },
+    /// `oc:filter-comments`: a page of an item's comments, newest first.
+    FilterComments { limit: usize, offset: usize },
+}
+
+/// Parses a REPORT body (`oc:filter-files` or `oc:filter-comments`).
+pub fn parse_report(body: &[u8]) -> Result<ReportRequest, DavError> {
+    let root = parse_document(body)?;
+    let number = |element: &Element| -> Result<i64, DavError> {
+        element.text.trim().parse::<i64>().map_err(|_| {
+            DavError::BadRequest(format!("{} must be a number, not {:?}", element.name.local, element.text.trim()))
+        })
+    };
+    match (root.name.ns.as_str(), root.name.local.as_str()) {
+        (OWNCLOUD_NS, "filter-files") => {
+            let mut props = PropfindRequest::AllProp { include: Vec::new() };
+            let (mut favorite, mut tags) = (false, Vec::new());
+            for child in &root.children {
+                if child.name == PropName::dav("prop") {
+                    props = PropfindRequest::Props(child.children.iter().map(|prop| prop.name.clone()).collect());
+                } else if child.name.ns == OWNCLOUD_NS && child.name.local == "filter-rules" {
+                    for rule in &child.children {
+                        match (rule.name.ns.as_str(), rule.name.local.as_str()) {
+                            (OWNCLOUD_NS, "favorite") => favorite = number(rule)? != 0,
+                            (OWNCLOUD_NS, "systemtag") => tags.push(number(rule)?),
+                            _ => {
+                                return Err(DavError::BadRequest(format!(
+                                    "unsupported filter rule {}:{}",
+                                    rule.name.ns, rule.name.local
+                                )))
+                            }
+                        }
+                    }
+                }
+            }
+            if !favorite && tags.is_empty() {
+                return Err(DavError::BadRequest("oc:filter-files needs oc:favorite or oc:systemtag rules".into()));
+            }
+            Ok(ReportRequest::FilterFiles { props, favorite, tags })
+        }
+        (OWNCLOUD_NS, "filter-comments") => {
+            let (mut limit, mut offset) = (20, 0);
+            for child in root.children.iter().filter(|child| child.name.ns == OWNCLOUD_NS) {
+                match child.name.local.as_str() {
+                    "limit" => limit = number(child)?.clamp(1, 200) as usize,
+                    "offset" => offset = number(child)?.max(0) as usize,
+                    _ => {}
+                }
+            }
+            Ok(ReportRequest::FilterComments { limit, offset })
+        }
+        _ => Err(DavError::BadRequest(format!(
+            "unsupported REPORT {}:{} (oc:filter-files and oc:filter-comments are supported)",
+            root.name.ns, root.name.local
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,5 +383,23 @@ mod tests {
                 value: r#"<inner xmlns="urn:z" a="1">x &amp; y</inner>"#.into()
             }]
         );
+    }
+
+    #[test]
+    fn report_bodies_of_the_nextcloud_clients() {
+        let body = br#"<?xml version="1.0"?><oc:filter-files xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns">
+            <d:prop><d:getetag/><oc:fileid/></d:prop>
+            <oc:filter-rules><oc:favorite>1</oc:favorite><oc:systemtag>7</oc:systemtag></oc:filter-rules></oc:filter-files>"#;
+        let ReportRequest::FilterFiles { props, favorite, tags } = parse_report(body).unwrap() else { panic!() };
+        assert!(favorite);
+        assert_eq!(tags, vec![7]);
+        assert!(matches!(props, PropfindRequest::Props(names) if names.len() == 2));
+        let body = br#"<oc:filter-comments xmlns:oc="http://owncloud.org/ns"><oc:limit>5</oc:limit><oc:offset>10</oc:offset></oc:filter-comments>"#;
+        assert_eq!(parse_report(body).unwrap(), ReportRequest::FilterComments { limit: 5, offset: 10 });
+        let empty_rules = br#"<oc:filter-files xmlns:oc="http://owncloud.org/ns"><oc:filter-rules/></oc:filter-files>"#;
+        assert!(parse_report(empty_rules).is_err());
+        let not_a_number = br#"<oc:filter-files xmlns:oc="http://owncloud.org/ns"><oc:filter-rules><oc:systemtag>x</oc:systemtag></oc:filter-rules></oc:filter-files>"#;
+        assert!(parse_report(not_a_number).is_err());
+        assert!(parse_report(br#"<d:sync-collection xmlns:d="DAV:"/>"#).is_err());
     }
 }

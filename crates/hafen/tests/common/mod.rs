@@ -527,3 +527,119 @@ fn basic(user: &str, password: &str) -> String {
 pub fn blake3_hex(data: &[u8]) -> String {
     blake3::hash(data).to_hex().to_string()
 }
+
+/// A real SMTP server (aiosmtpd) on a free loopback port, storing messages in a Maildir.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    maildir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        let dir = tempfile::Builder::new().prefix("smtp-").tempdir_in(test_tmp_root()).expect("tempdir");
+        let maildir = dir.path().join("mail");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+        let child = Command::new("python3")
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 -m aiosmtpd (installed by scripts/test)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the SMTP sink did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        SmtpSink { child, port, maildir, _dir: dir }
+    }
+
+    /// The messages received so far.
+    pub fn messages(&self) -> Vec<String> {
+        let read = |dir: &Path| -> Vec<String> {
+            std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries.flatten().filter_map(|entry| std::fs::read_to_string(entry.path()).ok()).collect()
+                })
+                .unwrap_or_default()
+        };
+        [read(&self.maildir.join("new")), read(&self.maildir.join("cur"))].concat()
+    }
+
+    pub fn wait_for(&self, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let messages = self.messages();
+            if messages.len() >= count || Instant::now() > deadline {
+                return messages;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Undoes quoted-printable soft line breaks and `=3D` so the link can be found in the mail.
+pub fn unfold(message: &str) -> String {
+    message.replace("=\r\n", "").replace("=\n", "").replace("=3D", "=")
+}
+
+/// Server environment for sending mail to `smtp` with digests going out at once (checked
+/// every second), as the tests of single notification e-mails need.
+pub fn mail_env(smtp: &str) -> [(&'static str, &str); 4] {
+    [
+        ("HAFEN_SMTP_URL", smtp),
+        ("HAFEN_MAIL_FROM", "Hafen <hafen@example.org>"),
+        ("HAFEN_MAIL_DIGEST_SECONDS", "0"),
+        ("HAFEN_MAIL_DIGEST_CHECK_SECONDS", "1"),
+    ]
+}
+
+/// An e-mail as its reader sees it: recipient, decoded subject and decoded text body.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Decodes a raw message of the SMTP sink with Python's `email` package (encoded headers,
+/// quoted-printable or base64 bodies).
+pub fn decoded_mail(raw: &str) -> Mail {
+    let script = "import email,sys\nfrom email.header import decode_header, make_header\n\
+m = email.message_from_string(sys.stdin.read())\n\
+print(m['To']); print(str(make_header(decode_header(m['Subject']))))\n\
+print(m.get_payload(decode=True).decode(m.get_content_charset() or 'utf-8'), end='')\n";
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child.stdin.take().expect("stdin").write_all(raw.as_bytes()).expect("write mail");
+    let output = child.wait_with_output().expect("python3 output");
+    assert!(output.status.success(), "cannot decode the mail: {raw}");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let mut lines = text.splitn(3, '\n');
+    let to = lines.next().unwrap_or_default().to_string();
+    let subject = lines.next().unwrap_or_default().to_string();
+    Mail { to, subject, body: lines.next().unwrap_or_default().to_string() }
+}
+
+/// The file id (`oc:fileid`) of the item at `url`.
+pub fn file_id(client: &Client, url: &str) -> String {
+    let body = "<?xml version=\"1.0\"?><d:propfind xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\"><d:prop><oc:fileid/></d:prop></d:propfind>";
+    let reply = client.propfind(url, "0", body);
+    assert_eq!(reply.status, 207, "{}", reply.text());
+    let text = reply.text();
+    let start = text.find("<oc:fileid>").expect("fileid") + "<oc:fileid>".len();
+    text[start..].split('<').next().unwrap_or_default().to_string()
+}
