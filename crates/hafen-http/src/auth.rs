@@ -26,15 +26,17 @@ pub(crate) fn client_address(peer: SocketAddr, headers: &HeaderMap, config: &Htt
         .unwrap_or(peer_ip)
 }
 
-/// Whether the request came through a trusted reverse proxy that terminated TLS
-/// (`X-Forwarded-Proto: https`, believed only from a trusted proxy).
-pub(crate) fn behind_tls_proxy(peer: SocketAddr, headers: &HeaderMap, config: &HttpConfig) -> bool {
-    config.trusted_proxies.contains(&peer.ip())
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(',').next())
-            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+/// Whether the client reached us over TLS: terminated by this server itself (`config.tls`,
+/// then every connection is TLS) or by a trusted reverse proxy (`X-Forwarded-Proto: https`,
+/// believed only from a trusted proxy).
+pub(crate) fn over_tls(peer: SocketAddr, headers: &HeaderMap, config: &HttpConfig) -> bool {
+    config.tls
+        || config.trusted_proxies.contains(&peer.ip())
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.split(',').next())
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// The login and secret of an `Authorization: Basic` header, if there is a well-formed one.

@@ -41,7 +41,14 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// E-mail address for accessibility feedback, named by the accessibility statement.
     pub accessibility_contact: String,
+    /// This server terminates TLS itself (`serve --tls-cert/--tls-key`): every response carries
+    /// HSTS, and cookies are `Secure`. Off when a reverse proxy terminates TLS (it sets HSTS,
+    /// and `X-Forwarded-Proto` from a trusted proxy says the connection is secure).
+    pub tls: bool,
 }
+
+/// HSTS for one year (no `includeSubDomains`: other hosts of the domain are not ours to pin).
+const HSTS: &str = "max-age=31536000";
 
 /// Shared state of all handlers.
 #[derive(Clone)]
@@ -52,6 +59,7 @@ pub struct AppState {
 
 /// The complete HTTP application.
 pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
+    let tls = config.tls;
     let state = AppState { core, config: Arc::new(config) };
     let security_headers: [(HeaderName, &'static str); 4] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -77,6 +85,13 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
         .with_state(state);
     for (name, value) in security_headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+    }
+    if tls {
+        // Overriding, not if-not-present: no handler gets to weaken the policy.
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        ));
     }
     app
 }

@@ -49,11 +49,12 @@ pub(crate) fn client_name(headers: &HeaderMap) -> String {
     headers.get(header::USER_AGENT).and_then(|value| value.to_str().ok()).unwrap_or_default().to_string()
 }
 
-/// `scheme://host[:port]` of the server as the client addressed it: `https` only when a trusted
-/// proxy says so in `X-Forwarded-Proto`. `None` when the host is missing or malformed.
+/// `scheme://host[:port]` of the server as the client addressed it: `https` when this server
+/// terminates TLS or a trusted proxy says so in `X-Forwarded-Proto`. `None` when the host is
+/// missing or malformed.
 fn base_url(peer: SocketAddr, uri: &Uri, headers: &HeaderMap, state: &AppState) -> Option<String> {
     let host = request_host(uri, headers)?;
-    let scheme = if auth::behind_tls_proxy(peer, headers, &state.config) { "https" } else { "http" };
+    let scheme = if auth::over_tls(peer, headers, &state.config) { "https" } else { "http" };
     Some(format!("{scheme}://{host}"))
 }
 

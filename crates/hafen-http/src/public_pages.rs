@@ -211,7 +211,11 @@ async fn link_password(
                 "{}={}; Path=/s/{token}; HttpOnly; SameSite=Lax{}",
                 cookie_name(&token),
                 link_session_value(&grant.share),
-                if headers.get("x-forwarded-proto").is_some_and(|proto| proto == "https") { "; Secure" } else { "" },
+                if state.config.tls || headers.get("x-forwarded-proto").is_some_and(|proto| proto == "https") {
+                    "; Secure"
+                } else {
+                    ""
+                },
             );
             let mut response = StatusCode::SEE_OTHER.into_response();
             let response_headers = response.headers_mut();

@@ -47,6 +47,8 @@ pub enum Command {
         trusted_proxies: Vec<IpAddr>,
         #[command(flatten)]
         maintenance: MaintenanceArgs,
+        #[command(flatten)]
+        connections: ConnectionArgs,
     },
     /// Manage accounts
     #[command(subcommand)]
@@ -138,6 +140,34 @@ pub struct MaintenanceArgs {
     /// How often due digests are looked for
     #[arg(long, env = "HAFEN_MAIL_DIGEST_CHECK_SECONDS", default_value_t = 30)]
     pub mail_digest_check_seconds: u64,
+}
+
+/// Built-in TLS and connection deadlines of `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArgs {
+    /// Serve HTTPS (only) with this PEM certificate chain; needs --tls-key. SIGHUP re-reads both files
+    #[arg(long, env = "HAFEN_TLS_CERT", value_name = "PATH")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert
+    #[arg(long, env = "HAFEN_TLS_KEY", value_name = "PATH")]
+    pub tls_key: Option<PathBuf>,
+    /// Clients must send a request's complete header within this time (slow-loris protection)
+    #[arg(long, env = "HAFEN_HEADER_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub header_timeout_seconds: u64,
+}
+
+impl ConnectionArgs {
+    /// The TLS files, when both are given; an error when only one is (empty values count as
+    /// not given, like an unset variable).
+    pub fn tls_files(&self) -> anyhow::Result<Option<crate::tls::TlsFiles>> {
+        let given = |path: &Option<PathBuf>| path.clone().filter(|path| !path.as_os_str().is_empty());
+        match (given(&self.tls_cert), given(&self.tls_key)) {
+            (Some(cert), Some(key)) => Ok(Some(crate::tls::TlsFiles { cert, key })),
+            (None, None) => Ok(None),
+            (Some(_), None) => anyhow::bail!("--tls-cert (HAFEN_TLS_CERT) needs --tls-key (HAFEN_TLS_KEY) too"),
+            (None, Some(_)) => anyhow::bail!("--tls-key (HAFEN_TLS_KEY) needs --tls-cert (HAFEN_TLS_CERT) too"),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -325,10 +355,10 @@ fn read_password_from_stdin() -> anyhow::Result<String> {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
     match cli.command {
-        Command::Serve { listen, trusted_proxies, maintenance } => {
+        Command::Serve { listen, trusted_proxies, maintenance, connections } => {
             let settings = Settings::resolve(file, cli.data, listen, trusted_proxies)?
                 .with_store_urls(cli.database_url, cli.blob_url);
-            server::serve(settings, maintenance).await?;
+            server::serve(settings, maintenance, connections).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User(command) => {

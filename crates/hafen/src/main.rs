@@ -3,8 +3,10 @@
 
 mod cli;
 mod config;
+mod listener;
 mod mail;
 mod server;
+mod tls;
 
 use clap::Parser;
 

@@ -1,13 +1,13 @@
-//! Opening the stores, first-start setup and the HTTP listener with graceful shutdown.
+//! Opening the stores, first-start setup and starting the listener (plain HTTP or built-in
+//! TLS, see `listener` and `tls`) with graceful shutdown and certificate reload on SIGHUP.
 
-use crate::cli::MaintenanceArgs;
+use crate::cli::{ConnectionArgs, MaintenanceArgs};
 use crate::config::Settings;
 use anyhow::Context;
 use hafen_blob::BlobStore;
 use hafen_core::{Core, NewAccount};
 use hafen_meta::MetaStore;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,12 +15,17 @@ use std::time::Duration;
 /// (default SQLite at `DATA/hafen.db`), blocks from `--blob-url` / `HAFEN_BLOB_URL` (default
 /// local disk in `DATA`). The data directory is created either way.
 pub async fn open_core(settings: &Settings) -> anyhow::Result<Arc<Core>> {
-    open_core_listening(settings, settings.listen).await
+    // Administration commands print link URLs too (`guest invite`): when `HAFEN_TLS_CERT`
+    // is in the environment, the server they belong to speaks HTTPS.
+    let tls = std::env::var_os("HAFEN_TLS_CERT").is_some_and(|path| !path.is_empty());
+    let scheme = if tls { "https" } else { "http" };
+    open_core_listening(settings, &format!("{scheme}://{}", settings.listen)).await
 }
 
-/// `open_core` for a server listening at `address` (the base of link URLs unless
-/// `HAFEN_PUBLIC_URL` names another; with `--listen …:0` the port actually bound).
-async fn open_core_listening(settings: &Settings, address: std::net::SocketAddr) -> anyhow::Result<Arc<Core>> {
+/// `open_core` for a server listening at `address` (`http://ADDR` or, with built-in TLS,
+/// `https://ADDR`: the base of link URLs unless `HAFEN_PUBLIC_URL` names another; with
+/// `--listen …:0` the port actually bound).
+async fn open_core_listening(settings: &Settings, address: &str) -> anyhow::Result<Arc<Core>> {
     let meta = open_meta(settings).await?;
     let blobs = open_blobs(settings)?;
     let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
@@ -34,7 +39,7 @@ async fn open_core_listening(settings: &Settings, address: std::net::SocketAddr)
     let options = hafen_core::CoreOptions {
         clock: hafen_core::Clock::from_file(env("HAFEN_CLOCK_FILE").map(std::path::PathBuf::from)),
         mailer,
-        public_url: env("HAFEN_PUBLIC_URL").or_else(|| Some(format!("http://{address}"))),
+        public_url: env("HAFEN_PUBLIC_URL").or_else(|| Some(address.to_string())),
         retention: hafen_core::RetentionPolicy::default(),
     };
     Ok(Core::with_options(meta, blobs, options))
@@ -87,14 +92,24 @@ async fn ensure_admin(core: &Core) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn serve(settings: Settings, maintenance: MaintenanceArgs) -> anyhow::Result<()> {
+pub async fn serve(
+    settings: Settings,
+    maintenance: MaintenanceArgs,
+    connections: ConnectionArgs,
+) -> anyhow::Result<()> {
+    // Unusable TLS files stop the start, before anything listens.
+    let tls = match connections.tls_files()? {
+        Some(files) => Some(Arc::new(crate::tls::Tls::load(files)?)),
+        None => None,
+    };
     // Fail at start, with a clear message, when the blob store cannot be reached.
     open_blobs(&settings)?.check().await.context("cannot reach the blob store")?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
-    let core = open_core_listening(&settings, address).await?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let core = open_core_listening(&settings, &format!("{scheme}://{address}")).await?;
     ensure_admin(&core).await?;
     tokio::spawn(run_mail_digests(
         core.clone(),
@@ -106,14 +121,50 @@ pub async fn serve(settings: Settings, maintenance: MaintenanceArgs) -> anyhow::
     let config = hafen_http::HttpConfig {
         trusted_proxies: settings.trusted_proxies.clone(),
         accessibility_contact: accessibility_contact.unwrap_or_else(|| "barrierefreiheit@localhost".into()),
+        tls: tls.is_some(),
     };
     let app = hafen_http::router(core, config);
-    println!("hafen listening on http://{address}");
+    if let Some(tls) = &tls {
+        // Before the startup line: whoever waits for it may send SIGHUP right away, and the
+        // default action of SIGHUP is to end the process.
+        reload_on_hangup(tls.clone())?;
+    }
+    let options = crate::listener::Options {
+        tls: tls.as_ref().map(|tls| tls.acceptor()),
+        header_timeout: Duration::from_secs(connections.header_timeout_seconds.max(1)),
+    };
+    println!("hafen listening on {scheme}://{address}");
     std::io::stdout().flush()?;
-    tracing::info!(%address, data = %settings.data.display(), "serving");
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    tracing::info!(%address, data = %settings.data.display(), tls = tls.is_some(), "serving");
+    crate::listener::serve(listener, app, options, shutdown_signal()).await;
+    Ok(())
+}
+
+/// Re-reads the certificate and key on every SIGHUP (e.g. after a renewal). A failed reload
+/// keeps the certificate in use: a typo in the new files must not take the server down.
+#[cfg(unix)]
+fn reload_on_hangup(tls: Arc<crate::tls::Tls>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    tokio::spawn(async move {
+        while hangup.recv().await.is_some() {
+            // A few kilobytes of PEM: reading them on the runtime thread is harmless.
+            match tls.reload() {
+                Ok(()) => tracing::info!("SIGHUP: reloaded the TLS certificate and key"),
+                Err(error) => {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "SIGHUP: TLS reload failed, keeping the current certificate"
+                    )
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn reload_on_hangup(_tls: Arc<crate::tls::Tls>) -> anyhow::Result<()> {
     Ok(())
 }
 

@@ -216,7 +216,7 @@ pub(crate) fn message(lang: Lang, status: StatusCode, title_key: &str, text_key:
 }
 
 fn is_https(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> bool {
-    auth::behind_tls_proxy(peer, headers, &state.config) || state.core.public_url().starts_with("https://")
+    auth::over_tls(peer, headers, &state.config) || state.core.public_url().starts_with("https://")
 }
 
 fn cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
