@@ -228,7 +228,7 @@ fn public_links_enforce_password_throttling_expiry_and_download_limit_exactly() 
     assert_eq!(page_download.body, b"%PDF bericht");
     assert_eq!(Client::anonymous().get(&public(&limited_token)).status, 404, "third download refused");
     let notes = json_of(&api(&alice, "GET", &format!("{}/api/v1/notifications", server.base), json!({})));
-    assert!(notes.to_string().contains("download limit"), "{notes}");
+    assert!(notes.to_string().contains("Download-Limit"), "{notes}");
 
     // The link page asks for the password, then sets a cookie that opens the download.
     let page = Client::anonymous().get(&format!("{}/s/{token}", server.base));
