@@ -1470,6 +1470,49 @@ async function main() {
     await expectDavFile('/Entwurf.txt', 'Entwurf für den Papierkorb');
     check((await page.locator('#trash-table tr[data-name="Entwurf.txt"]').count()) === 0, 'the restored item is still in the trash');
   });
+
+  // Favourites, comments and tags, activity: the star toggles, the details page adds a comment
+  // and a tag, the activity stream shows and filters it; every new page passes axe.
+  await step('r', 'Favoriten, Kommentare und Schlagworte, Aktivität', ['a'], async () => {
+    const { page } = shared.admin;
+    const response = await dav('PUT', '/Besprechung.txt', { body: 'Tagesordnung' });
+    check(response.ok, `PUT /Besprechung.txt answered ${response.status}`);
+    await goto(page, filesUrl('/'));
+    const star = 'tr[data-name="Besprechung.txt"] button.favorite';
+    check((await page.locator(star).getAttribute('aria-pressed')) === 'false', 'the new file is a favourite already');
+    await clickAndSettle(page, star);
+    await expectFlash(page, 'adding a favourite');
+    check((await page.locator(star).getAttribute('aria-pressed')) === 'true', 'the star is not pressed after adding the favourite');
+    await clickAndSettle(page, '#nav-favorites');
+    await visible(page.locator('#favorites-table tr[data-path="/Besprechung.txt"]'), 'the favourite in the favourites view');
+    await axeCheck(page, 'favourites');
+
+    await goto(page, filesUrl('/'));
+    await clickAndSettle(page, 'tr[data-name="Besprechung.txt"] a.details');
+    check(new URL(page.url()).pathname === '/apps/files/comments', `the details link led to ${page.url()}`);
+    await axeCheck(page, 'comments and tags (none yet)');
+    await page.locator('#comment-message').fill(`Bitte ergänzen, @${ADMIN}.`);
+    await clickAndSettle(page, '#comment-submit');
+    await expectFlash(page, 'adding a comment');
+    await visible(page.locator('#comment-list .mention'), 'the mention in the new comment');
+    await page.locator('#new-tag').fill(`Besprechung ${RUN}`);
+    await clickAndSettle(page, '#new-tag-submit');
+    await expectFlash(page, 'creating a tag');
+    await visible(page.locator('#tag-list .tag-name', { hasText: `Besprechung ${RUN}` }), 'the new tag');
+    await axeCheck(page, 'comments and tags');
+    await clickAndSettle(page, '#comment-list a.edit-comment');
+    await visible(page.locator('#edit-message'), 'the edit form of the comment');
+    await axeCheck(page, 'comment being edited');
+    await screenshot(page, 'comments.png');
+
+    await clickAndSettle(page, '#nav-activity');
+    await visible(page.locator('#activity-list li[data-kind="comment"]').first(), 'the comment in the activity stream');
+    await axeCheck(page, 'activity and notifications');
+    await page.locator('#activity-filter').selectOption('comments');
+    await clickAndSettle(page, '#activity-filter-submit');
+    check((await page.locator('#activity-list li:not([data-kind="comment"])').count()) === 0, 'the comment filter shows other kinds');
+    await screenshot(page, 'activity.png');
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

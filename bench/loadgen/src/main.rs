@@ -12,6 +12,7 @@
 //! loadgen propfind --url URL --user U --pass P --path DIR/ [--depth 1] [--body-file F]
 //! loadgen getload  --url URL --user U --pass P --path F [--conc 64] [--secs 15]
 //! loadgen chunked  --url URL --user U --pass P --name F --size BYTES [--chunk-min B] [--chunk-max B]
+//! loadgen mixed    --url URL --user U --pass P --dir DIR/ [--conc 500] [--secs 600] [--files 200] [--size 16384]
 //! loadgen fswrite  --dir DIR --count N [--size 4096] [--threads 8]      (physical reference)
 //! loadgen fslist   --dir DIR                                            (physical reference)
 //! ```
@@ -716,6 +717,151 @@ async fn cmd_chunked(a: &Args) -> Result<()> {
 
 /// Physical reference of W3: create `count` files of `size` bytes in `dir` with `threads`
 /// threads, then `sync -f` the file system once (like `dd conv=fsync` flushes once).
+/// Soak test (issue 9, acceptance 2): `conc` connections, each looping over a mix of GET of
+/// shared seed files (content checked), PROPFIND Depth 1 of the folder, PUT of the worker's
+/// own file (a new generation each time) and GET of it (checked against the generation just
+/// written). Counts 5xx, other failures, content mismatches and transport errors.
+async fn cmd_mixed(a: &Args) -> Result<()> {
+    let t = Target::from_args(a)?;
+    let dir = a.req("dir")?.trim_end_matches('/').to_string();
+    let conc = a.num("conc", 500)? as usize;
+    let secs = a.num("secs", 600)? as f64;
+    let files = a.num("files", 200)?.max(1);
+    let size = a.num("size", 16384)? as usize;
+    let cpu0 = cpu_secs();
+    // Seed: the folder and the shared files every worker reads.
+    let mut seed = t.connect().await?;
+    let req = t.request(Method::from_bytes(b"MKCOL")?, &t.path(&format!("{dir}/"))).body(empty())?;
+    send(&mut seed, req, false).await?;
+    for i in 0..files {
+        let req = t.request(Method::PUT, &t.path(&format!("{dir}/seed-{i}.bin"))).body(full(small_content(i, size)))?;
+        let (status, _, _) = send(&mut seed, req, false).await?;
+        if !status.is_success() {
+            return Err(format!("seeding seed-{i}.bin: {status}").into());
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters: Arc<[AtomicU64; 6]> = Arc::new(Default::default());
+    const REQUESTS: usize = 0;
+    const SERVER_ERRORS: usize = 1;
+    const OTHER_FAILURES: usize = 2;
+    const CONTENT_FAILURES: usize = 3;
+    const TRANSPORT_ERRORS: usize = 4;
+    const BYTES: usize = 5;
+    let mut conns = Vec::new();
+    for _ in 0..conc {
+        conns.push(t.connect().await?);
+    }
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (worker, conn) in conns.into_iter().enumerate() {
+        let (t, dir, stop, counters) = (t.clone(), dir.clone(), stop.clone(), counters.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat: Vec<u32> = Vec::with_capacity(1 << 12);
+            let mut conn = Some(conn);
+            let mut generation: u64 = 0;
+            let own = t.path(&format!("{dir}/worker-{worker}.bin"));
+            let own_content = |generation: u64| small_content(1_000_000 + worker as u64 * 100_000 + generation, size / 2);
+            let mut step = worker;
+            while !stop.load(Ordering::Relaxed) {
+                let c = match &mut conn {
+                    Some(c) if !c.is_closed() => c,
+                    _ => match t.connect().await {
+                        Ok(c) => conn.insert(c),
+                        Err(_) => {
+                            counters[TRANSPORT_ERRORS].fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                step += 1;
+                let kind = step % 10;
+                // (request, expected body or None, expected status class check)
+                let (req, expected): (Request<ReqBody>, Option<Bytes>) = match kind {
+                    0..=3 => {
+                        let i = (step as u64 * 7919) % files;
+                        let path = t.path(&format!("{dir}/seed-{i}.bin"));
+                        (t.request(Method::GET, &path).body(empty()).expect("request"), Some(small_content(i, size)))
+                    }
+                    4 | 5 => {
+                        let path = t.path(&format!("{dir}/"));
+                        let req = t
+                            .request(Method::from_bytes(b"PROPFIND").expect("method"), &path)
+                            .header("depth", "1")
+                            .body(empty())
+                            .expect("request");
+                        (req, None)
+                    }
+                    6 | 7 => {
+                        generation += 1;
+                        (t.request(Method::PUT, &own).body(full(own_content(generation))).expect("request"), None)
+                    }
+                    _ if generation == 0 => continue,
+                    _ => (t.request(Method::GET, &own).body(empty()).expect("request"), Some(own_content(generation))),
+                };
+                let t0 = Instant::now();
+                match send(c, req, expected.is_some() || kind == 4 || kind == 5).await {
+                    Ok((status, n, body)) => {
+                        counters[REQUESTS].fetch_add(1, Ordering::Relaxed);
+                        counters[BYTES].fetch_add(n, Ordering::Relaxed);
+                        lat.push(t0.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                        if status.is_server_error() {
+                            counters[SERVER_ERRORS].fetch_add(1, Ordering::Relaxed);
+                        } else if !status.is_success() {
+                            counters[OTHER_FAILURES].fetch_add(1, Ordering::Relaxed);
+                        } else if let Some(expected) = &expected {
+                            if body[..] != expected[..] {
+                                counters[CONTENT_FAILURES].fetch_add(1, Ordering::Relaxed);
+                            }
+                        } else if (kind == 4 || kind == 5) && !String::from_utf8_lossy(&body).contains("multistatus") {
+                            counters[CONTENT_FAILURES].fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    Err(_) => {
+                        conn = None;
+                        counters[TRANSPORT_ERRORS].fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            lat
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut lat = Vec::new();
+    for task in tasks {
+        lat.extend(task.await?);
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    let pct = |p: f64| -> f64 {
+        if lat.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1;
+        lat[i] as f64 / 1000.0
+    };
+    let get = |i: usize| counters[i].load(Ordering::Relaxed);
+    let clean = get(SERVER_ERRORS) == 0 && get(CONTENT_FAILURES) == 0 && get(OTHER_FAILURES) == 0 && get(TRANSPORT_ERRORS) == 0;
+    Json::new("mixed")
+        .n("ok", clean && get(REQUESTS) > 0)
+        .n("connections", conc)
+        .n("requests", get(REQUESTS))
+        .n("server_errors", get(SERVER_ERRORS))
+        .n("other_failures", get(OTHER_FAILURES))
+        .n("content_failures", get(CONTENT_FAILURES))
+        .n("transport_errors", get(TRANSPORT_ERRORS))
+        .n("bytes", get(BYTES))
+        .f("secs", elapsed)
+        .f("rps", get(REQUESTS) as f64 / elapsed)
+        .f("p50_ms", pct(0.50))
+        .f("p99_ms", pct(0.99))
+        .f("max_ms", pct(1.0))
+        .print(cpu0);
+    Ok(())
+}
+
 fn cmd_fswrite(a: &Args) -> Result<()> {
     let dir = a.req("dir")?.to_string();
     let count = a.num("count", 2000)? as usize;
@@ -793,6 +939,7 @@ fn main() {
             "propfind" => cmd_propfind(&args).await,
             "getload" => cmd_getload(&args).await,
             "chunked" => cmd_chunked(&args).await,
+            "mixed" => cmd_mixed(&args).await,
             "fswrite" => cmd_fswrite(&args),
             "fslist" => cmd_fslist(&args),
             other => Err(format!("unknown command {other}").into()),

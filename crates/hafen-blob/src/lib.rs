@@ -62,6 +62,20 @@ pub enum BlobError {
     Backend(String),
 }
 
+impl BlobError {
+    /// The store could not be reached (remote stores): worth retrying later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, BlobError::Backend(_))
+    }
+
+    /// The local disk is full (or a disk quota is exhausted).
+    pub fn is_storage_full(&self) -> bool {
+        // ENOSPC and EDQUOT on Linux.
+        matches!(self, BlobError::Io(error)
+            if error.kind() == std::io::ErrorKind::StorageFull || matches!(error.raw_os_error(), Some(28 | 122)))
+    }
+}
+
 pub type BlobResult<T> = Result<T, BlobError>;
 
 /// A stored block as listed by `BlobStore::list`.

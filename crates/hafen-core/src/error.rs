@@ -21,6 +21,12 @@ pub enum CoreError {
     Locked(String),
     #[error("not enough storage space left (quota exceeded)")]
     QuotaExceeded,
+    /// The server's own storage is full: nothing was stored; retry once space is freed.
+    #[error("the server's storage is full; nothing was stored")]
+    StorageFull,
+    /// A storage backend (database, object store) cannot be reached right now.
+    #[error("a storage backend is unavailable, please retry shortly")]
+    Unavailable(String),
     #[error("{0}")]
     InvalidInput(String),
     #[error("{0}")]
@@ -48,6 +54,8 @@ impl From<MetaError> for CoreError {
                 CoreError::PreconditionFailed("the resource changed (precondition failed)".into())
             }
             MetaError::QuotaExceeded => CoreError::QuotaExceeded,
+            other if other.is_storage_full() => CoreError::StorageFull,
+            other if other.is_unavailable() => CoreError::Unavailable(other.to_string()),
             other => CoreError::Internal(other.to_string()),
         }
     }
@@ -58,6 +66,8 @@ impl From<BlobError> for CoreError {
         match error {
             BlobError::Corrupt(hash) => CoreError::Corrupt(format!("block {hash} failed verification")),
             BlobError::Missing(hash) => CoreError::Corrupt(format!("block {hash} is missing")),
+            other if other.is_storage_full() => CoreError::StorageFull,
+            other if other.is_unavailable() => CoreError::Unavailable(other.to_string()),
             other => CoreError::Internal(other.to_string()),
         }
     }

@@ -39,7 +39,8 @@ pub(crate) fn core_status(error: &CoreError) -> StatusCode {
         CoreError::NotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         CoreError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
         CoreError::Locked(_) => StatusCode::LOCKED,
-        CoreError::QuotaExceeded => StatusCode::INSUFFICIENT_STORAGE,
+        CoreError::QuotaExceeded | CoreError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
+        CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         CoreError::InvalidInput(_) => StatusCode::BAD_REQUEST,
         CoreError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         CoreError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -68,6 +69,9 @@ impl DavError {
     pub(crate) fn public_message(&self) -> String {
         match self {
             DavError::Core(CoreError::Internal(_)) => "internal server error".to_string(),
+            DavError::Core(CoreError::Unavailable(_)) => {
+                "a storage backend is unavailable, please retry shortly".to_string()
+            }
             DavError::Core(CoreError::Corrupt(_)) => {
                 "stored data failed its integrity check; it is not served".to_string()
             }
@@ -81,6 +85,8 @@ impl IntoResponse for DavError {
         let status = self.status();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
+        } else if let DavError::Core(CoreError::Unavailable(detail)) = &self {
+            tracing::warn!(%detail, "request failed: storage backend unavailable");
         }
         let precondition = match &self {
             DavError::Precondition { element, .. } => format!("<d:{element}/>"),
@@ -102,6 +108,9 @@ impl IntoResponse for DavError {
             }
             DavError::Core(CoreError::Throttled { retry_after_secs }) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+            }
+            DavError::Core(CoreError::Unavailable(_)) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             DavError::RangeNotSatisfiable(size) => {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {

@@ -13,6 +13,7 @@ mod drain;
 mod error;
 mod i18n;
 mod login_flow;
+mod metrics;
 mod ocs;
 mod public_pages;
 mod spaces_api;
@@ -55,12 +56,13 @@ const HSTS: &str = "max-age=31536000";
 pub struct AppState {
     pub core: Arc<Core>,
     pub config: Arc<HttpConfig>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// The complete HTTP application.
 pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
     let tls = config.tls;
-    let state = AppState { core, config: Arc::new(config) };
+    let state = AppState { core, config: Arc::new(config), metrics: Arc::default() };
     let security_headers: [(HeaderName, &'static str); 4] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -69,6 +71,7 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
     ];
     let mut app = Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::exposition))
         .merge(status::routes())
         .merge(ocs::routes())
         .merge(login_flow::routes())
@@ -82,6 +85,7 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
         .merge(web::routes())
         // WebDAV paths are parsed by hand (per-segment decoding), so they go to the fallback.
         .fallback(dav::handle)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .with_state(state);
     for (name, value) in security_headers {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));

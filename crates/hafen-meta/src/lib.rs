@@ -45,6 +45,42 @@ pub enum MetaError {
     Commit(String),
 }
 
+impl MetaError {
+    /// The database could not be reached or is going away (connection refused or lost, pool
+    /// exhausted, server shutting down): worth retrying later, not a fault of the request.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            MetaError::Backend(error) => match error {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                // PostgreSQL: connection exceptions (08…), shutdown or start-up in progress
+                // (57P01-57P03); SQLite: locked out for too long.
+                sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+                    code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "5" | "6")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// The database's disk is full (SQLite's SQLITE_FULL, PostgreSQL's disk_full).
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            MetaError::Backend(sqlx::Error::Database(database)) => {
+                database.code().is_some_and(|code| matches!(code.as_ref(), "13" | "53100"))
+            }
+            // A group commit reports the statement's error as text.
+            MetaError::Commit(message) => message.contains("database or disk is full"),
+            _ => false,
+        }
+    }
+}
+
 pub type MetaResult<T> = Result<T, MetaError>;
 
 /// The metadata store. Implementations must make each method atomic.

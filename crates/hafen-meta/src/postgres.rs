@@ -421,7 +421,9 @@ impl PostgresStore {
         let options = Self::connect_options(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
+            // While the database is unreachable, requests fail (503) after this long instead
+            // of piling up; a healthy pool hands out a connection in milliseconds.
+            .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
         let migrator = Migrator::new(EmbeddedMigrations { up_to: i64::MAX }).await?;

@@ -587,3 +587,147 @@ fn rejected_upload_leaves_connection_usable() {
     }
     assert_eq!(admin.get(&server.dav_url("admin", "nodir")).status, 404);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 9, acceptance 5: more encodings, oversized headers, normalisation, health afterwards
+// ---------------------------------------------------------------------------------------------
+
+/// The server still answers normally (a status probe and an authenticated read).
+fn assert_healthy(server: &TestServer) {
+    let status = Client::anonymous().get(&format!("{}/status.php", server.base));
+    assert_eq!(status.status, 200, "status.php after hostile input");
+    assert_eq!(Client::new("admin", ADMIN_PASSWORD).get(&server.dav_url("admin", "secret.txt")).body, b"top secret");
+}
+
+#[test]
+fn traversal_in_every_other_encoding_is_refused_or_stays_a_plain_name() {
+    let (server, _admin) = setup();
+    // Invalid byte sequences (overlong UTF-8 dots and slashes, lone continuation bytes) and
+    // backslash separators are refused outright.
+    let cases = vec![
+        ("PUT", format!("{ADMIN_ROOT}/sub/%c0%ae%c0%ae/evil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub/%e0%80%ae%e0%80%ae/evil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub/..%c0%afevil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub/..%5c..%5cevil.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub/%5c..%5csecret.txt")),
+        ("PUT", format!("{ADMIN_ROOT}/sub/%80evil.txt")),
+        ("GET", format!("{ADMIN_ROOT}/sub/%c0%ae%c0%ae/secret.txt")),
+        ("GET", format!("{ADMIN_ROOT}/sub/..%5csecret.txt")),
+        ("MKCOL", format!("{ADMIN_ROOT}/%c0%ae%c0%ae")),
+        ("DELETE", format!("{ADMIN_ROOT}/sub/%2e%2e%2fsecret.txt")),
+    ];
+    expect_all_rejected(&server, &cases);
+    // Double encoding and look-alike dots decode once into ordinary names: they never climb,
+    // so reading "through" them finds nothing.
+    for path in [
+        format!("{ADMIN_ROOT}/sub/%252e%252e/secret.txt"),
+        format!("{ADMIN_ROOT}/sub/%25252e%25252e/secret.txt"),
+        format!("{ADMIN_ROOT}/sub/%e2%80%a4%e2%80%a4/secret.txt"),
+        format!("{ADMIN_ROOT}/sub/%ef%bc%8e%ef%bc%8e/secret.txt"),
+        "/remote.php/dav/files/alice/%252e%252e/admin/secret.txt".to_string(),
+    ] {
+        let reply = raw_request(&server, "GET", &path, Some(("alice", "alice-pass")), &[], b"");
+        assert_4xx(&reply, &format!("GET {path}"));
+        assert!(!reply.text().contains("top secret"), "{path} leaked a file");
+    }
+    assert_healthy(&server);
+}
+
+#[test]
+fn oversized_headers_are_refused_and_the_server_stays_healthy() {
+    let (server, _admin) = setup();
+    let before = admin_snapshot(&server);
+    let alice_before = snapshot(&server, "alice", "alice-pass");
+    let huge = "x".repeat(1 << 20);
+    let reply = raw_request(
+        &server,
+        "PUT",
+        &format!("{ADMIN_ROOT}/big-header.txt"),
+        Some(ADMIN),
+        &[("X-Padding", &huge)],
+        b"x",
+    );
+    assert_4xx(&reply, "a 1 MiB header");
+    let many: Vec<(String, String)> = (0..2000).map(|i| (format!("X-H{i}"), "v".to_string())).collect();
+    let many_refs: Vec<(&str, &str)> = many.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect();
+    let reply = raw_request(&server, "PUT", &format!("{ADMIN_ROOT}/many-headers.txt"), Some(ADMIN), &many_refs, b"x");
+    assert_4xx(&reply, "2000 headers");
+    let long_url = format!("{ADMIN_ROOT}/{}", "a/".repeat(40_000));
+    let reply = raw_request(&server, "MKCOL", &long_url, Some(ADMIN), &[], b"");
+    assert_4xx(&reply, "an 80 kB URL");
+    // A declared body far over any limit is refused before it is read.
+    let reply = raw_exchange(
+        &server,
+        format!(
+            "PROPFIND {ADMIN_ROOT}/ HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nDepth: 1\r\nContent-Length: 99999999999\r\nConnection: close\r\n\r\n<d:propfind",
+            host_port(&server),
+            basic("admin", ADMIN_PASSWORD)
+        )
+        .as_bytes(),
+        true,
+    );
+    assert_4xx(&reply, "a PROPFIND declaring 100 GB");
+    assert_untouched(&server, &before, &alice_before);
+    assert_healthy(&server);
+}
+
+#[test]
+fn invalid_utf8_in_bodies_and_headers_is_refused() {
+    let (server, _admin) = setup();
+    let before = admin_snapshot(&server);
+    let alice_before = snapshot(&server, "alice", "alice-pass");
+    let mut body =
+        b"<?xml version=\"1.0\"?><d:propertyupdate xmlns:d=\"DAV:\"><d:set><d:prop><x:c xmlns:x=\"urn:x\">".to_vec();
+    body.extend_from_slice(&[0xff, 0xfe, 0xc0, 0xae]);
+    body.extend_from_slice(b"</x:c></d:prop></d:set></d:propertyupdate>");
+    let reply = raw_request(&server, "PROPPATCH", &format!("{ADMIN_ROOT}/secret.txt"), Some(ADMIN), &[], &body);
+    assert_4xx(&reply, "PROPPATCH with invalid UTF-8");
+    let reply = raw_exchange(
+        &server,
+        &[
+            format!(
+                "MOVE {ADMIN_ROOT}/secret.txt HTTP/1.1\r\nHost: {}\r\nAuthorization: {}\r\nConnection: close\r\nDestination: http://{}{ADMIN_ROOT}/",
+                host_port(&server),
+                basic("admin", ADMIN_PASSWORD),
+                host_port(&server)
+            )
+            .into_bytes(),
+            vec![0xff, 0xc0, 0xae],
+            b".txt\r\n\r\n".to_vec(),
+        ]
+        .concat(),
+        false,
+    );
+    assert_4xx(&reply, "MOVE to a Destination with invalid UTF-8");
+    assert_untouched(&server, &before, &alice_before);
+    assert_healthy(&server);
+}
+
+#[test]
+fn names_differing_only_in_normalisation_are_the_same_name_and_case_is_kept_apart() {
+    let (server, admin) = setup();
+    // "Café" in NFC, then the same in NFD (e + combining acute): one folder, a second MKCOL
+    // is refused as existing, and a file put through the NFD spelling lands in it.
+    assert_eq!(admin.mkcol(&server.dav_url("admin", "Caf%C3%A9")).status, 201);
+    assert_eq!(admin.mkcol(&server.dav_url("admin", "Cafe%CC%81")).status, 405, "NFD names the same folder");
+    assert_eq!(admin.put(&server.dav_url("admin", "Cafe%CC%81/karte.txt"), b"Karte").status, 201);
+    assert_eq!(admin.get(&server.dav_url("admin", "Caf%C3%A9/karte.txt")).body, b"Karte");
+    let names = children(&admin, &server.dav_url("admin", ""));
+    assert_eq!(names.iter().filter(|name| name.starts_with("Caf")).count(), 1, "{names:?}");
+    // Case differs: two names, as in Nextcloud (case-sensitive), each with its own content.
+    assert_eq!(admin.put(&server.dav_url("admin", "Bericht.txt"), b"gross").status, 201);
+    assert_eq!(admin.put(&server.dav_url("admin", "bericht.txt"), b"klein").status, 201);
+    assert_eq!(admin.get(&server.dav_url("admin", "Bericht.txt")).body, b"gross");
+    assert_eq!(admin.get(&server.dav_url("admin", "bericht.txt")).body, b"klein");
+    // A MOVE onto the NFD spelling of an existing name without Overwrite is refused.
+    assert_eq!(admin.put(&server.dav_url("admin", "neu.txt"), b"neu").status, 201);
+    let reply = admin.send(
+        "MOVE",
+        &server.dav_url("admin", "neu.txt"),
+        &[("Destination", &server.dav_url("admin", "Cafe%CC%81")), ("Overwrite", "F")],
+        b"",
+    );
+    assert_eq!(reply.status, 412, "the target exists under its NFC name");
+    assert_eq!(admin.get(&server.dav_url("admin", "neu.txt")).body, b"neu");
+    assert_healthy(&server);
+}

@@ -1029,3 +1029,286 @@ fn a_session_reaches_only_its_own_accounts_files() {
     );
     assert_eq!(reply.status, 403);
 }
+
+/// The ids in `data-{attribute}="…"` of the page, in page order.
+fn data_ids(html: &str, attribute: &str) -> Vec<i64> {
+    html.split(&format!("data-{attribute}=\""))
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap_or_default().parse().expect("numeric id"))
+        .collect()
+}
+
+#[test]
+fn comments_tags_favourites_and_activity_pages() {
+    let server = TestServer::start();
+    server.add_user("alice", "alice-password", &[]);
+    server.add_user("bob", "bob-password", &[]);
+    let alice_dav = Client::new("alice", "alice-password");
+    let bob_dav = Client::new("bob", "bob-password");
+    mkcol(&server, &alice_dav, "alice", "Projekt");
+    put(&server, &alice_dav, "alice", "Projekt/plan.txt", b"Plan");
+    let alice = Browser::login(&server, "alice", "alice-password");
+    let base = server.base.as_str();
+
+    // The star of a row toggles the favourite, as WebDAV (oc:favorite) and the favourites view show.
+    let favorite_prop = "<?xml version=\"1.0\"?><d:propfind xmlns:d=\"DAV:\" xmlns:oc=\"http://owncloud.org/ns\"><d:prop><oc:favorite/></d:prop></d:propfind>";
+    let favorite_of = |path: &str| {
+        let reply = alice_dav.propfind(&server.dav_url("alice", &enc_path(path)), "0", favorite_prop);
+        assert_eq!(reply.status, 207, "{}", reply.text());
+        reply.text().contains("<oc:favorite>1</oc:favorite>")
+    };
+    let html = alice.page("/apps/files/?dir=%2FProjekt");
+    let plan = row(&html, "plan.txt");
+    assert!(plan.contains("aria-pressed=\"false\""), "{plan}");
+    assert!(plan.contains("aria-label=\"plan.txt zu Favoriten hinzufügen\""), "{plan}");
+    assert!(plan.contains("form=\"favorite-form-1\""), "{plan}");
+    assert!(plan.contains(">Kommentare und Schlagworte</a>"), "{plan}");
+    assert!(!plan.contains("Kommentar<") && !plan.contains("Kommentare<"), "no comment count yet: {plan}");
+    let hidden = section(&html, "<form id=\"favorite-form-1\"", "</form>");
+    assert!(hidden.contains("name=\"csrf\"") && hidden.contains("value=\"/Projekt/plan.txt\""), "{hidden}");
+    assert!(!favorite_of("Projekt/plan.txt"));
+    let reply = alice.post("/apps/files/favorite", &[("path", "/Projekt/plan.txt"), ("on", "1")]);
+    assert_eq!(outcome(&reply), "done=files.done.favorite_added");
+    assert!(location(&reply).starts_with("/apps/files/?dir=%2FProjekt&"), "{}", location(&reply));
+    assert!(favorite_of("Projekt/plan.txt"));
+    let html = alice.page(&location(&reply));
+    assert!(html.contains("Das Element wurde zu Ihren Favoriten hinzugefügt."), "{html}");
+    let plan = row(&html, "plan.txt");
+    assert!(plan.contains("aria-pressed=\"true\"") && plan.contains("plan.txt aus Favoriten entfernen"), "{plan}");
+    assert!(plan.contains("name=\"on\" value=\"0\""), "{plan}");
+    let favorites = alice.page("/apps/files/favorites");
+    assert!(favorites.contains("id=\"nav-favorites\" href=\"/apps/files/favorites\" aria-current=\"page\""));
+    assert!(favorites.contains("<tr data-path=\"/Projekt/plan.txt\">"), "{favorites}");
+    assert!(favorites.contains("href=\"/apps/files/download?path=%2FProjekt%2Fplan.txt\""), "{favorites}");
+    assert!(favorites.contains("href=\"/apps/files/?dir=%2FProjekt\""), "{favorites}");
+    let reply =
+        alice.post("/apps/files/favorite", &[("path", "/Projekt/plan.txt"), ("on", "0"), ("back", "favorites")]);
+    assert_eq!(outcome(&reply), "done=files.done.favorite_removed");
+    assert!(location(&reply).starts_with("/apps/files/favorites?"), "{}", location(&reply));
+    assert!(!favorite_of("Projekt/plan.txt"));
+    assert!(alice.page("/apps/files/favorites").contains("id=\"favorites-none\""));
+    assert_eq!(
+        outcome(&alice.post("/apps/files/favorite", &[("path", "/Projekt"), ("on", "1")])),
+        "done=files.done.favorite_added"
+    );
+    assert!(favorite_of("Projekt"));
+    assert_eq!(
+        outcome(&alice.post("/apps/files/favorite", &[("path", "/Fehlt"), ("on", "1")])),
+        "failed=error.not_found"
+    );
+
+    // Alice shares the folder with bob and mentions him in a comment on the file.
+    let share = alice_dav.send(
+        "POST",
+        &format!("{base}/api/v1/shares"),
+        &[("Content-Type", "application/json")],
+        br#"{"path": "/Projekt", "type": "user", "with": "bob", "permissions": 31}"#,
+    );
+    assert_eq!(share.status, 201, "{}", share.text());
+    let details = "/apps/files/comments?path=%2FProjekt%2Fplan.txt";
+    let html = alice.page(details);
+    assert!(html.contains("<h1>Kommentare und Schlagworte: plan.txt</h1>"), "{html}");
+    assert!(html.contains("id=\"comments-none\"") && html.contains("<label for=\"comment-message\">"), "{html}");
+    assert!(html.contains("@Name"), "the form explains mentions: {html}");
+    assert!(html.contains("href=\"/apps/files/versions?path=%2FProjekt%2Fplan.txt\""), "{html}");
+    let versions = alice.page("/apps/files/versions?path=%2FProjekt%2Fplan.txt");
+    assert!(versions.contains(&format!("href=\"{details}\"")), "the versions panel links the details: {versions}");
+    let message = "Bitte prüfen, @bob: <b>bis Freitag</b>";
+    let reply = alice.post("/apps/files/comments/add", &[("path", "/Projekt/plan.txt"), ("message", message)]);
+    assert_eq!(outcome(&reply), "done=comments.done.added");
+    assert!(location(&reply).starts_with(&format!("{details}&")), "{}", location(&reply));
+    let html = alice.page(&location(&reply));
+    assert!(html.contains("Der Kommentar wurde hinzugefügt."), "{html}");
+    let ids = data_ids(&html, "comment-id");
+    assert_eq!(ids.len(), 1, "{html}");
+    let alices_comment = ids[0].to_string();
+    let item = section(&html, "<li data-comment-id=", "</li>");
+    assert!(
+        item.contains("<strong class=\"mention\"><span class=\"visually-hidden\">Erwähnung: </span>@bob</strong>"),
+        "{item}"
+    );
+    assert!(item.contains("Erwähnt: bob"), "{item}");
+    assert!(item.contains("&lt;b&gt;bis Freitag&lt;/b&gt;") && !item.contains("<b>"), "escaped: {item}");
+    assert!(item.contains("class=\"comment-author\">alice</strong>") && item.contains("<time datetime=\""), "{item}");
+    assert!(item.contains("class=\"edit-comment") && item.contains("class=\"delete-comment"), "{item}");
+    assert!(!item.contains("bearbeitet"), "{item}");
+    assert!(row(&alice.page("/apps/files/?dir=%2FProjekt"), "plan.txt").contains(">1 Kommentar</a>"));
+    assert_eq!(
+        outcome(&alice.post("/apps/files/comments/add", &[("path", "/Projekt/plan.txt"), ("message", "  ")])),
+        "failed=comments.failed.empty"
+    );
+
+    // Bob sees the comment on his page of the shared file, may neither edit nor delete it,
+    // and has a notification of the mention.
+    let bob = Browser::login(&server, "bob", "bob-password");
+    let html = bob.page(details);
+    let item = section(&html, "<li data-comment-id=", "</li>");
+    assert!(item.contains("data-author=\"alice\"") && item.contains("@bob</strong>"), "{item}");
+    assert!(!item.contains("edit-comment") && !item.contains("delete-comment"), "{item}");
+    let reply = bob.post("/apps/files/comments/delete", &[("path", "/Projekt/plan.txt"), ("id", &alices_comment)]);
+    assert_eq!(outcome(&reply), "failed=error.forbidden");
+    let html = bob.page(&location(&reply));
+    assert!(html.contains("role=\"alert\">Dazu sind Sie nicht berechtigt.</p>"), "{html}");
+    let reply = bob
+        .post("/apps/files/comments/edit", &[("path", "/Projekt/plan.txt"), ("id", &alices_comment), ("message", "x")]);
+    assert_eq!(outcome(&reply), "failed=error.forbidden");
+    let activity = bob.page("/apps/activity");
+    assert!(activity.contains("id=\"nav-activity\" href=\"/apps/activity\" aria-current=\"page\""), "{activity}");
+    let notes = section(&activity, "<ul id=\"notification-list\"", "</ul>");
+    assert!(notes.contains("alice hat Sie in einem Kommentar zu plan.txt erwähnt"), "{notes}");
+    let mention = notes
+        .split("<li data-notification-id=\"")
+        .skip(1)
+        .find(|item| item.contains("erwähnt"))
+        .and_then(|item| item.split("</li>").next())
+        .expect("the mention's notification");
+    assert!(mention.contains("class=\"dismiss") && mention.contains("name=\"csrf\""), "{mention}");
+    let notification = mention.split('"').next().expect("notification id").to_string();
+    assert!(activity.contains("alice hat plan.txt kommentiert."), "{activity}");
+    assert!(activity.contains("alice hat Projekt mit Ihnen geteilt."), "{activity}");
+    let reply = bob.post("/apps/activity/notifications/dismiss", &[("id", &notification), ("back", "/apps/activity")]);
+    assert_eq!(outcome(&reply), "done=activity.done.dismissed");
+    let activity = bob.page(&location(&reply));
+    assert!(!activity.contains("in einem Kommentar zu plan.txt erwähnt"), "{activity}");
+    assert_eq!(
+        outcome(&bob.post("/apps/activity/notifications/dismiss", &[("id", &notification)])),
+        "failed=error.not_found"
+    );
+    assert_eq!(bob.get("/apps/notifications").status, 303);
+
+    // Bob answers; alice edits her comment and, as the file's owner, deletes bob's.
+    let reply =
+        bob.post("/apps/files/comments/add", &[("path", "/Projekt/plan.txt"), ("message", "Erledigt, @alice.")]);
+    assert_eq!(outcome(&reply), "done=comments.done.added");
+    let html = alice.page(details);
+    let ids = data_ids(&html, "comment-id");
+    assert_eq!(ids.len(), 2, "{html}");
+    let bobs_comment = ids[1].to_string();
+    let item = section(&html, &format!("<li data-comment-id=\"{bobs_comment}\""), "</li>");
+    assert!(!item.contains("edit-comment") && item.contains("delete-comment"), "{item}");
+    let editing = alice.page(&format!("{details}&edit={alices_comment}"));
+    assert!(editing.contains("<label for=\"edit-message\">") && editing.contains("&lt;b&gt;bis Freitag"), "{editing}");
+    let reply = alice.post(
+        "/apps/files/comments/edit",
+        &[("path", "/Projekt/plan.txt"), ("id", &alices_comment), ("message", "Bitte bis Montag prüfen, @bob.")],
+    );
+    assert_eq!(outcome(&reply), "done=comments.done.edited");
+    let reply = alice.post("/apps/files/comments/delete", &[("path", "/Projekt/plan.txt"), ("id", &bobs_comment)]);
+    assert_eq!(outcome(&reply), "done=comments.done.deleted");
+    let html = bob.page(details);
+    assert_eq!(data_ids(&html, "comment-id"), vec![alices_comment.parse::<i64>().unwrap()], "{html}");
+    assert!(html.contains("Bitte bis Montag prüfen, ") && html.contains("(bearbeitet am "), "{html}");
+
+    // Tags: created and assigned in one step, assigned from the list, removed.
+    let reply = alice.post("/apps/files/tags/create", &[("path", "/Projekt"), ("name", "Archiv")]);
+    assert_eq!(outcome(&reply), "done=tags.done.created");
+    let reply = alice.post("/apps/files/tags/create", &[("path", "/Projekt/plan.txt"), ("name", "Eilig")]);
+    assert_eq!(outcome(&reply), "done=tags.done.created");
+    let html = alice.page(details);
+    let tags = section(&html, "<ul id=\"tag-list\"", "</ul>");
+    assert!(tags.contains("<span class=\"tag-name\">Eilig</span>") && !tags.contains("Archiv"), "{tags}");
+    assert!(tags.contains("aria-label=\"Schlagwort Eilig entfernen\""), "{tags}");
+    let eilig = data_ids(tags, "tag-id")[0].to_string();
+    let select = section(&html, "<select id=\"assign-tag\"", "</select>");
+    assert!(select.contains(">Archiv</option>") && !select.contains("Eilig"), "{select}");
+    let archiv = select.split("value=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("option").to_string();
+    assert_eq!(
+        outcome(&alice.post("/apps/files/tags/assign", &[("path", "/Projekt/plan.txt"), ("tag", &archiv)])),
+        "done=tags.done.assigned"
+    );
+    assert_eq!(
+        outcome(&alice.post("/apps/files/tags/remove", &[("path", "/Projekt/plan.txt"), ("tag", &eilig)])),
+        "done=tags.done.removed"
+    );
+    let html = alice.page(details);
+    let tags = section(&html, "<ul id=\"tag-list\"", "</ul>");
+    assert!(tags.contains(">Archiv</span>") && !tags.contains("Eilig"), "{tags}");
+    assert!(section(&html, "<select id=\"assign-tag\"", "</select>").contains(">Eilig</option>"), "{html}");
+    assert!(
+        bob.page(details).contains("<span class=\"tag-name\">Archiv</span>"),
+        "bob sees the tags of the shared file"
+    );
+    // A name that exists already assigns that tag; an empty one is refused.
+    assert_eq!(
+        outcome(&alice.post("/apps/files/tags/create", &[("path", "/Projekt/plan.txt"), ("name", "Eilig")])),
+        "done=tags.done.created"
+    );
+    assert!(section(&alice.page(details), "<ul id=\"tag-list\"", "</ul>").contains(">Eilig</span>"));
+    assert_eq!(
+        outcome(&alice.post("/apps/files/tags/create", &[("path", "/Projekt/plan.txt"), ("name", " ")])),
+        "failed=tags.failed.name"
+    );
+
+    // Alice's stream: newest first, as sentences, filtered by area, paged.
+    let activity = alice.page("/apps/activity");
+    assert!(activity.contains("Sie haben /Projekt geteilt."), "{activity}");
+    assert!(activity.contains("Sie haben plan.txt kommentiert."), "{activity}");
+    assert!(activity.contains("bob hat plan.txt kommentiert."), "{activity}");
+    assert!(activity.contains("Sie haben /Projekt/plan.txt erstellt."), "{activity}");
+    assert!(activity.contains("<label for=\"activity-filter\">"), "{activity}");
+    let ids = data_ids(&activity, "activity-id");
+    assert!(ids.len() >= 4 && ids.windows(2).all(|pair| pair[0] > pair[1]), "newest first: {ids:?}");
+    let shares = alice.page("/apps/activity?filter=shares");
+    assert!(shares.contains("Sie haben /Projekt geteilt.") && !shares.contains("kommentiert"), "{shares}");
+    assert!(shares.contains("<option value=\"shares\" selected>"), "{shares}");
+    let comments = alice.page("/apps/activity?filter=comments");
+    assert!(comments.contains("kommentiert.") && !comments.contains("geteilt."), "{comments}");
+    let files = alice.page("/apps/activity?filter=files");
+    assert!(files.contains("/Projekt/plan.txt erstellt.") && !files.contains("kommentiert"), "{files}");
+    let older = alice.page(&format!("/apps/activity?before={}", ids[0]));
+    assert_eq!(data_ids(&older, "activity-id"), ids[1..].to_vec(), "{older}");
+    assert!(older.contains("id=\"activity-newest\""), "{older}");
+    assert!(!activity.contains("id=\"activity-older\""), "one page only: {activity}");
+    for index in 0..50 {
+        put(&server, &alice_dav, "alice", &format!("Projekt/datei-{index}.txt"), b"x");
+    }
+    let activity = alice.page("/apps/activity?filter=files");
+    let href = section(&activity, "<a id=\"activity-older\" href=\"", "\">")
+        .trim_start_matches("<a id=\"activity-older\" href=\"")
+        .replace("&amp;", "&");
+    assert!(href.starts_with("/apps/activity?filter=files&before="), "{href}");
+    let older = alice.page(&href);
+    assert!(older.contains("Sie haben /Projekt/plan.txt erstellt."), "{older}");
+    assert!(!bob_dav.get(&server.dav_url("bob", "Projekt/plan.txt")).body.is_empty());
+    // In English.
+    let reply = alice.send("GET", "/apps/activity?filter=shares", &[("Accept-Language", "en")], b"");
+    let english = reply.text().replace("&#x2f;", "/");
+    assert!(english.contains("You shared /Projekt.") && english.contains("<html lang=\"en\">"), "{english}");
+
+    // Settings: the e-mail batching is saved.
+    let settings = alice.page("/settings");
+    assert!(settings.contains("<label for=\"mail-digest\">"), "{settings}");
+    assert!(settings.contains("<option value=\"batched\" selected>Gesammelt (alle 15 Minuten)</option>"), "{settings}");
+    let reply = alice.post("/settings/profile", &[("display_name", "alice"), ("email", ""), ("mail_digest", "daily")]);
+    assert_eq!(outcome(&reply), "done=settings.done.profile");
+    let me = alice_dav.get(&format!("{base}/api/v1/me"));
+    assert!(me.text().contains("\"mail_digest\":\"daily\""), "{}", me.text());
+    assert!(alice.page("/settings").contains("<option value=\"daily\" selected>Einmal täglich</option>"));
+    let reply = alice.post("/settings/profile", &[("display_name", "alice"), ("mail_digest", "stündlich")]);
+    assert_eq!(outcome(&reply), "failed=error.invalid");
+    assert!(alice_dav.get(&format!("{base}/api/v1/me")).text().contains("\"mail_digest\":\"daily\""));
+
+    // Forged posts (no token, or another site's) are refused and change nothing.
+    let forged: &[(&str, &[(&str, &str)])] = &[
+        ("/apps/files/favorite", &[("path", "/Projekt/plan.txt"), ("on", "1")]),
+        ("/apps/files/comments/add", &[("path", "/Projekt/plan.txt"), ("message", "gefälscht")]),
+        ("/apps/files/comments/delete", &[("path", "/Projekt/plan.txt"), ("id", &alices_comment)]),
+        ("/apps/files/tags/create", &[("path", "/Projekt/plan.txt"), ("name", "Gefälscht")]),
+        ("/apps/files/tags/remove", &[("path", "/Projekt/plan.txt"), ("tag", &archiv)]),
+        ("/apps/activity/notifications/dismiss", &[("id", "1")]),
+        ("/settings/profile", &[("display_name", "alice"), ("mail_digest", "batched")]),
+    ];
+    for (path, fields) in forged {
+        let reply = alice.post_raw(path, fields, Some(base));
+        assert_eq!(reply.status, 403, "{path} without a token: {}", reply.text());
+        let mut with_token = vec![("csrf", alice.csrf.as_str())];
+        with_token.extend_from_slice(fields);
+        let reply = alice.post_raw(path, &with_token, Some("http://evil.example"));
+        assert_eq!(reply.status, 403, "{path} from another site: {}", reply.text());
+    }
+    assert!(!favorite_of("Projekt/plan.txt"));
+    let html = alice.page(details);
+    assert!(!html.contains("gefälscht") && !html.contains("Gefälscht") && html.contains(">Archiv</span>"), "{html}");
+    assert_eq!(data_ids(&html, "comment-id").len(), 1);
+    assert!(alice_dav.get(&format!("{base}/api/v1/me")).text().contains("\"mail_digest\":\"daily\""));
+}

@@ -30,6 +30,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/apps/files/action", post(selection_action))
         .route("/apps/files/download", get(download))
         .route("/apps/files/zip", get(zip))
+        .route("/apps/files/favorite", post(favorite))
+        .route("/apps/files/favorites", get(favorites))
 }
 
 /// Messages an action may report back (`done=` / `failed=` of the folder URL).
@@ -39,6 +41,8 @@ const FLASH_KEYS: &[&str] = &[
     "files.done.move",
     "files.done.copy",
     "files.done.delete",
+    "files.done.favorite_added",
+    "files.done.favorite_removed",
     "files.failed.nothing_selected",
     "files.failed.name",
     "error.not_found",
@@ -114,11 +118,24 @@ async fn browser(
         b.node.is_dir.cmp(&a.node.is_dir).then(if descending { by_column.reverse() } else { by_column })
     });
     let rename = query.get("rename").filter(|name| rows.iter().any(|entry| &entry.node.name == *name)).cloned();
+    let favorite_ids = match state.core.favorites(&web.user).await {
+        Ok(ids) => ids,
+        Err(error) => return error_page(lang, &error),
+    };
+    let node_ids: Vec<_> = rows.iter().map(|entry| entry.node.id).collect();
+    let comment_counts = match state.core.comment_counts(&node_ids).await {
+        Ok(counts) => counts,
+        Err(error) => return error_page(lang, &error),
+    };
     let rows: Vec<_> = rows
         .iter()
         .map(|entry| {
             let path = display_path(&entry.path);
             context! {
+                path => path,
+                favorite => favorite_ids.contains(&entry.node.id),
+                comments => comment_counts.get(&entry.node.id).copied().unwrap_or(0),
+                details_href => format!("/apps/files/comments?path={}", percent_encode(&path)),
                 name => entry.node.name,
                 is_dir => entry.node.is_dir,
                 size => entry.node.size,
@@ -393,4 +410,68 @@ async fn selection_entries(
         return Err(CoreError::PayloadTooLarge("too many files for one archive".into()));
     }
     Ok(entries)
+}
+
+/// `POST /apps/files/favorite` (`path`, `on` = `1` | `0`, `back` = `favorites` to return to
+/// the favourites view): marks or unmarks one item as the account's favourite.
+async fn favorite(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let (web, form) = match web_form(&state, &uri, &headers, &body).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let Ok(path) = parse_path(field(&form, "path")) else { return redirect("/apps/files/?failed=error.invalid") };
+    let on = field(&form, "on") == "1";
+    let back = if field(&form, "back") == "favorites" {
+        FAVORITES_PAGE.to_string()
+    } else {
+        folder_url(&path.parent().unwrap_or_else(TreePath::root))
+    };
+    match state.core.set_favorite(&Viewer::Account(web.user), &path, on).await {
+        Ok(()) => back_to(&back, Ok(if on { "files.done.favorite_added" } else { "files.done.favorite_removed" })),
+        Err(error) => back_to(&back, Err(error_key(&error))),
+    }
+}
+
+const FAVORITES_PAGE: &str = "/apps/files/favorites";
+
+/// `GET /apps/files/favorites`: the account's favourites, each linked to itself (a folder)
+/// or to its folder and download (a file), with the button removing it.
+async fn favorites(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let web = match web_user(&state, &uri, &headers).await {
+        Ok(web) => web,
+        Err(response) => return response,
+    };
+    let lang = web.lang;
+    let paths = match state.core.favorite_paths(&web.user).await {
+        Ok(paths) => paths,
+        Err(error) => return error_page(lang, &error),
+    };
+    let viewer = Viewer::Account(web.user.clone());
+    let mut items = Vec::with_capacity(paths.len());
+    for path in paths {
+        // An item that is gone or no longer reachable is simply not listed.
+        let Ok(node) = state.core.stat(&viewer, &path).await else { continue };
+        let shown = display_path(&path);
+        let parent = path.parent().unwrap_or_else(TreePath::root);
+        items.push(context! {
+            name => node.name,
+            is_dir => node.is_dir,
+            path => shown,
+            href => if node.is_dir { folder_url(&path) } else { format!("/apps/files/download?path={}", percent_encode(&shown)) },
+            folder => display_path(&parent),
+            folder_href => folder_url(&parent),
+            details_href => format!("/apps/files/comments?path={}", percent_encode(&shown)),
+        });
+    }
+    let base = web.base_context(&uri);
+    render(
+        StatusCode::OK,
+        "favorites.html",
+        context! { section => "favorites", items => items, flash => flash(&query, FLASH_KEYS), ..base },
+    )
 }

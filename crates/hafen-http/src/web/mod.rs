@@ -11,9 +11,11 @@
 //!
 //! The pages only call the domain core; they never touch SQL or files.
 
+mod activity;
 mod admin;
 mod assets;
 pub(crate) mod catalog;
+mod comments;
 mod files;
 pub(crate) mod format;
 mod settings;
@@ -60,6 +62,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(admin::routes())
         .merge(versions::routes())
         .merge(trash::routes())
+        .merge(comments::routes())
+        .merge(activity::routes())
 }
 
 /// The person looking at a page: account, session token (for the CSRF token) and language.
@@ -186,6 +190,8 @@ pub(crate) fn error_key(error: &CoreError) -> &'static str {
         CoreError::Conflict(_) | CoreError::PreconditionFailed(_) => "error.conflict",
         CoreError::Locked(_) => "error.locked",
         CoreError::QuotaExceeded => "error.quota",
+        CoreError::StorageFull => "error.storage_full",
+        CoreError::Unavailable(_) => "error.unavailable",
         CoreError::InvalidInput(_) => "error.invalid",
         CoreError::PayloadTooLarge(_) => "error.too_large",
         CoreError::Throttled { .. } => "error.throttled",

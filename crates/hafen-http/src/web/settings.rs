@@ -117,6 +117,8 @@ async fn settings_page(
             display_name => user.display_name,
             email => user.email.clone().unwrap_or_default(),
             notify_by_email => user.notify_by_email,
+            mail_digest => user.mail_digest,
+            mail_digests => hafen_core::MAIL_DIGESTS,
             quota_used => quota.used,
             quota_limit => quota.limit,
             quota_percent => percent,
@@ -141,7 +143,8 @@ fn plausible_email(email: &str) -> bool {
         })
 }
 
-/// `POST /settings/profile` (`display_name`, `email`, `notify_email`).
+/// `POST /settings/profile` (`display_name`, `email`, `notify_email`, `mail_digest` =
+/// `batched` | `daily`).
 async fn profile(State(state): State<AppState>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let (web, form) = match web_form(&state, &uri, &headers, &body).await {
         Ok(found) => found,
@@ -165,6 +168,16 @@ async fn profile(State(state): State<AppState>, uri: Uri, headers: HeaderMap, bo
     let notify = checked(&form, "notify_email");
     if notify != updated.notify_by_email {
         if let Err(error) = state.core.set_notify_by_email(&updated, notify).await {
+            return back_with(Err(error_key(&error)));
+        }
+    }
+    // Absent from older forms: then the choice stays as it is.
+    let digest = field(&form, "mail_digest");
+    if !digest.is_empty() && digest != updated.mail_digest {
+        if !hafen_core::MAIL_DIGESTS.contains(&digest) {
+            return back_with(Err("error.invalid"));
+        }
+        if let Err(error) = state.core.set_mail_digest(&updated, digest).await {
             return back_with(Err(error_key(&error)));
         }
     }

@@ -23,6 +23,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin.html", include_str!("templates/admin.html")),
     ("versions.html", include_str!("templates/versions.html")),
     ("trash.html", include_str!("templates/trash.html")),
+    ("favorites.html", include_str!("templates/favorites.html")),
+    ("comments.html", include_str!("templates/comments.html")),
+    ("activity.html", include_str!("templates/activity.html")),
 ];
 
 fn page_lang(state: &State) -> Lang {

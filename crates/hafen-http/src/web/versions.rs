@@ -78,6 +78,7 @@ async fn panel(
             name => node.name,
             path => display_path(&path),
             back_href => folder_url(&path.parent().unwrap_or_else(TreePath::root)),
+            details_href => super::comments::page_url(&path),
             versions => rows,
             flash => flash(&query, FLASH_KEYS),
             ..base
