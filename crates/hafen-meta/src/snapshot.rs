@@ -316,17 +316,13 @@ impl Snapshot {
     }
 
     /// The distinct blocks that must be in the blob store for this snapshot to be complete:
-    /// those of every file's current version and of every upload chunk, except blocks stored
-    /// inline (reads find those in the metadata store first).
+    /// those of every stored version (current ones and the older ones kept for restores, trash
+    /// included) and of every upload chunk, except blocks stored inline (reads find those in
+    /// the metadata store first).
     pub fn blob_blocks(&self) -> Vec<BlockRef> {
-        let current: HashSet<VersionId> = self.nodes.iter().filter_map(|node| node.version).collect();
         let inline: HashSet<&str> = self.inline_blocks.iter().map(|block| block.hash.as_str()).collect();
         let mut seen: HashSet<&str> = HashSet::new();
-        let version_blocks = self
-            .version_blocks
-            .iter()
-            .filter(|row| current.contains(&row.version))
-            .map(|row| (row.hash.as_str(), row.len));
+        let version_blocks = self.version_blocks.iter().map(|row| (row.hash.as_str(), row.len));
         let chunk_blocks = self.upload_chunk_blocks.iter().map(|row| (row.hash.as_str(), row.len));
         version_blocks
             .chain(chunk_blocks)
@@ -454,7 +450,7 @@ mod tests {
     }
 
     #[test]
-    fn blob_blocks_skip_inline_old_and_duplicate_blocks() {
+    fn blob_blocks_cover_older_versions_and_skip_inline_and_duplicate_blocks() {
         let mut file = node(2, Some(1));
         file.version = Some(VersionId(11));
         let block = |version: i64, seq: i64, hash: &str| VersionBlockRow {
@@ -477,6 +473,6 @@ mod tests {
             ..Snapshot::default()
         };
         let hashes: Vec<String> = snapshot.blob_blocks().into_iter().map(|block| block.hash).collect();
-        assert_eq!(hashes, vec!["a", "c"]);
+        assert_eq!(hashes, vec!["old", "a", "c"], "older versions stay restorable after a copy");
     }
 }

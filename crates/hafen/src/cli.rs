@@ -77,6 +77,34 @@ pub enum Command {
     /// Move data between storage backends (SQLite ↔ PostgreSQL, disk ↔ S3)
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Back up the instance while it serves: a consistent snapshot of all metadata (one read
+    /// transaction) into DIR/hafen.db and every block it references into DIR/blocks, verified
+    /// on the way, with DIR/MANIFEST.tsv listing the blocks. DIR is itself a data directory.
+    /// Exit status 1 when blocks were missing or corrupt (listed).
+    Backup {
+        /// New (or empty) directory for the backup
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// Blocks copied at the same time
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
+    /// Restore a backup made by `hafen backup` into new, empty stores (after checking that
+    /// every block of its manifest is there).
+    Restore {
+        /// The backup directory
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Target metadata database (sqlite://PATH or postgres://…); must hold no account
+        #[arg(long)]
+        to_database: String,
+        /// Target blob store (file:///PATH or s3://BUCKET[/PREFIX]?endpoint=…&region=…)
+        #[arg(long)]
+        to_blobs: String,
+        /// Blocks copied at the same time
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -398,6 +426,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Backup { to, concurrency } => {
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            backup(&settings, &to, concurrency).await
+        }
+        Command::Restore { from, to_database, to_blobs, concurrency } => {
+            restore(&from, &to_database, &to_blobs, concurrency).await
+        }
         Command::Fsck { grace_seconds } => {
             let settings =
                 Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
@@ -421,6 +457,67 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             copy_instance(&from_database, source_blobs, &to_database, &to_blobs, concurrency).await
         }
     }
+}
+
+/// `sqlite://…/hafen.db` and `file://…` of a backup directory.
+fn backup_urls(dir: &std::path::Path) -> (String, String) {
+    (format!("sqlite://{}", dir.join("hafen.db").display()), format!("file://{}", dir.display()))
+}
+
+/// `hafen backup --to DIR` (see the command's help).
+async fn backup(settings: &Settings, to: &std::path::Path, concurrency: usize) -> anyhow::Result<ExitCode> {
+    if to.exists() {
+        let mut entries = std::fs::read_dir(to).with_context(|| format!("cannot read {}", to.display()))?;
+        anyhow::ensure!(entries.next().is_none(), "{} is not empty; back up into a new directory", to.display());
+    }
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    let dir = to.canonicalize().with_context(|| format!("cannot resolve {}", to.display()))?;
+    let (database, blobs) = backup_urls(&dir);
+    let source_blobs = server::open_blobs(settings).context("cannot open the instance's blob store")?;
+    let status = copy_instance(&settings.database_url(), source_blobs, &database, &blobs, concurrency).await?;
+    // The manifest lists what the backup holds, from the backup itself.
+    let copied = hafen_meta::open(&database).await.context("cannot open the backup's metadata")?;
+    let snapshot = copied.export_snapshot().await.context("cannot read the backup's metadata")?;
+    let mut manifest = String::from("# hafen backup manifest: block hash, length in bytes\n");
+    for block in snapshot.blob_blocks() {
+        manifest.push_str(&format!("{}\t{}\n", block.hash, block.len));
+    }
+    std::fs::write(dir.join("MANIFEST.tsv"), manifest).context("cannot write MANIFEST.tsv")?;
+    println!("backup written to {}", dir.display());
+    Ok(status)
+}
+
+/// `hafen restore --from DIR …` (see the command's help).
+async fn restore(
+    from: &std::path::Path,
+    to_database: &str,
+    to_blobs: &str,
+    concurrency: usize,
+) -> anyhow::Result<ExitCode> {
+    let dir = from.canonicalize().with_context(|| format!("cannot find the backup {}", from.display()))?;
+    let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv"))
+        .with_context(|| format!("{} holds no MANIFEST.tsv: not a complete backup", dir.display()))?;
+    let blobs = Arc::new(hafen_blob::FsBlobStore::open(&dir).context("cannot open the backup's blocks")?);
+    let stored: std::collections::HashSet<String> = hafen_blob::BlobStore::list(blobs.as_ref())
+        .await
+        .context("cannot list the backup's blocks")?
+        .into_iter()
+        .map(|block| block.hash.to_string())
+        .collect();
+    let missing: Vec<String> = manifest
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .map(|line| line.split('\t').next().unwrap_or_default().to_string())
+        .filter(|hash| !stored.contains(hash))
+        .collect();
+    anyhow::ensure!(
+        missing.is_empty(),
+        "the backup lacks {} blocks of its manifest, e.g. {}",
+        missing.len(),
+        missing[0]
+    );
+    let (database, _) = backup_urls(&dir);
+    copy_instance(&database, blobs, to_database, to_blobs, concurrency).await
 }
 
 /// `hafen migrate`: the schema version before and after applying pending migrations.
