@@ -61,9 +61,16 @@ struct Element {
     text: String,
 }
 
+/// A namespace URI as declared: quick-xml keeps the raw attribute value, so its character
+/// and entity references are resolved here (`urn:a&amp;b` names `urn:a&b`).
+fn namespace_uri(raw: &[u8]) -> Result<String, DavError> {
+    let text = std::str::from_utf8(raw).map_err(bad_xml)?;
+    Ok(quick_xml::escape::unescape(text).map_err(bad_xml)?.into_owned())
+}
+
 fn resolved_name(resolve: ResolveResult<'_>, local: &[u8]) -> Result<PropName, DavError> {
     let ns = match resolve {
-        ResolveResult::Bound(Namespace(ns)) => String::from_utf8(ns.to_vec()).map_err(bad_xml)?,
+        ResolveResult::Bound(Namespace(ns)) => namespace_uri(ns)?,
         ResolveResult::Unbound => String::new(),
         ResolveResult::Unknown(prefix) => {
             return Err(bad_xml(format!("undeclared namespace prefix '{}'", String::from_utf8_lossy(&prefix))))
@@ -99,7 +106,7 @@ fn serialize_start(
         match resolve {
             ResolveResult::Bound(Namespace(ns)) => {
                 prefixes += 1;
-                let ns = String::from_utf8_lossy(ns).into_owned();
+                let ns = namespace_uri(ns)?;
                 out.push_str(&format!(
                     " xmlns:a{prefixes}=\"{}\" a{prefixes}:{local}=\"{}\"",
                     escape(&ns),
@@ -112,11 +119,30 @@ fn serialize_start(
     Ok(())
 }
 
+/// Most bytes of re-serialised XML kept for all open elements of one document together. Each
+/// piece is kept once per enclosing element, and namespaces are written out in full, so
+/// without a bound a 1 MiB body (deep nesting, or many uses of a long namespace) would make
+/// gigabytes.
+const MAX_KEPT_XML: usize = 16 * 1024 * 1024;
+
+/// Appends a serialised piece to the `inner_xml` of every open element, within `MAX_KEPT_XML`.
+fn keep(stack: &mut [Element], piece: &str, kept: &mut usize) -> Result<(), DavError> {
+    *kept = piece.len().saturating_mul(stack.len()).saturating_add(*kept);
+    if *kept > MAX_KEPT_XML {
+        return Err(bad_xml("the document is nested too deeply or too large once namespaces are written out"));
+    }
+    for parent in stack {
+        parent.inner_xml.push_str(piece);
+    }
+    Ok(())
+}
+
 /// Parses a whole document into an element tree.
 fn parse_document(body: &[u8]) -> Result<Element, DavError> {
     let mut reader = NsReader::from_reader(body);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
+    let mut kept = 0usize;
     let mut root = None;
     loop {
         let event = reader.read_resolved_event().map_err(bad_xml)?;
@@ -129,9 +155,7 @@ fn parse_document(body: &[u8]) -> Result<Element, DavError> {
                 let mut serialized = String::new();
                 serialize_start(&reader, &start, &name, &mut serialized)?;
                 serialized.push('>');
-                for parent in &mut stack {
-                    parent.inner_xml.push_str(&serialized);
-                }
+                keep(&mut stack, &serialized, &mut kept)?;
                 stack.push(Element { name, children: Vec::new(), inner_xml: String::new(), text: String::new() });
             }
             (resolve, Event::Empty(start)) => {
@@ -139,9 +163,7 @@ fn parse_document(body: &[u8]) -> Result<Element, DavError> {
                 let mut serialized = String::new();
                 serialize_start(&reader, &start, &name, &mut serialized)?;
                 serialized.push_str("/>");
-                for parent in &mut stack {
-                    parent.inner_xml.push_str(&serialized);
-                }
+                keep(&mut stack, &serialized, &mut kept)?;
                 let element = Element { name, children: Vec::new(), inner_xml: String::new(), text: String::new() };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(element),
@@ -153,9 +175,7 @@ fn parse_document(body: &[u8]) -> Result<Element, DavError> {
             (_, Event::End(_)) => {
                 let element = stack.pop().ok_or_else(|| bad_xml("unbalanced end tag"))?;
                 let closing = format!("</{}>", element.name.local);
-                for parent in &mut stack {
-                    parent.inner_xml.push_str(&closing);
-                }
+                keep(&mut stack, &closing, &mut kept)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(element),
                     None => root = Some(element),
@@ -169,9 +189,7 @@ fn parse_document(body: &[u8]) -> Result<Element, DavError> {
                     return Err(bad_xml("text outside the root element"));
                 }
                 let escaped = escape(&text);
-                for parent in &mut stack {
-                    parent.inner_xml.push_str(&escaped);
-                }
+                keep(&mut stack, &escaped, &mut kept)?;
             }
             (_, Event::CData(data)) => {
                 let text = String::from_utf8(data.into_inner().to_vec()).map_err(bad_xml)?;
@@ -179,9 +197,7 @@ fn parse_document(body: &[u8]) -> Result<Element, DavError> {
                     current.text.push_str(&text);
                 }
                 let escaped = escape(&text);
-                for parent in &mut stack {
-                    parent.inner_xml.push_str(&escaped);
-                }
+                keep(&mut stack, &escaped, &mut kept)?;
             }
             (_, Event::Eof) => break,
             _ => {}
@@ -318,5 +334,43 @@ mod tests {
                 value: r#"<inner xmlns="urn:z" a="1">x &amp; y</inner>"#.into()
             }]
         );
+    }
+
+    /// Bodies whose kept XML would grow far beyond their size (deep nesting; a long namespace
+    /// written out on every element) are refused instead of exhausting memory.
+    #[test]
+    fn amplifying_documents_are_refused() {
+        let too_big = |body: &str| match parse_proppatch(body.as_bytes()) {
+            Err(DavError::BadRequest(message)) => message.contains("nested too deeply"),
+            _ => false,
+        };
+        let deep = format!(
+            r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><p>{}{}</p></D:prop></D:set></D:propertyupdate>"#,
+            "<a>".repeat(150_000),
+            "</a>".repeat(150_000)
+        );
+        assert!(too_big(&deep));
+        let long_ns = "urn:".to_string() + &"x".repeat(500_000);
+        let wide = format!(
+            r#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="{long_ns}"><D:set><D:prop><Z:p>{}</Z:p></D:prop></D:set></D:propertyupdate>"#,
+            "<Z:a/>".repeat(80_000)
+        );
+        assert!(too_big(&wide));
+    }
+
+    /// Found by the round-trip check of the `dav_xml` fuzz target: namespace URIs were kept with their references
+    /// unresolved, so `urn:a&amp;b` named the wrong namespace and was escaped twice in values.
+    #[test]
+    fn namespace_uris_have_their_references_resolved() {
+        let body = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:a&amp;b"><D:set><D:prop><Z:p><Z:q Z:x="1"/></Z:p></D:prop></D:set></D:propertyupdate>"#;
+        let ops = parse_proppatch(body).unwrap();
+        assert_eq!(
+            ops,
+            vec![PatchOp::Set {
+                name: PropName { ns: "urn:a&b".into(), local: "p".into() },
+                value: r#"<q xmlns="urn:a&amp;b" xmlns:a1="urn:a&amp;b" a1:x="1"/>"#.into()
+            }]
+        );
+        assert!(parse_proppatch(br#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:&bad;"><D:set><D:prop><Z:p/></D:prop></D:set></D:propertyupdate>"#).is_err());
     }
 }
