@@ -6,14 +6,14 @@
 //! and bodies, call the core and render the answer; they hold no rules of their own about
 //! the tree, locks or quotas.
 
-mod conditions;
-mod ifheader;
+pub(crate) mod conditions;
+pub(crate) mod ifheader;
 mod lock;
 mod props;
 mod read;
 mod trashbin;
-mod uploads;
-mod urls;
+pub(crate) mod uploads;
+pub(crate) mod urls;
 mod versions;
 mod write;
 pub mod xml;
