@@ -76,8 +76,28 @@ fn resolved_name(resolve: ResolveResult<'_>, local: &[u8]) -> Result<PropName, D
             return Err(bad_xml(format!("undeclared namespace prefix '{}'", String::from_utf8_lossy(&prefix))))
         }
     };
-    let local = String::from_utf8(local.to_vec()).map_err(bad_xml)?;
-    Ok(PropName { ns, local })
+    Ok(PropName { ns, local: local_name(local)? })
+}
+
+/// A local name, which must be an XML `NCName`: quick-xml splits off the prefix at the first
+/// colon but accepts any other byte in names, and a name like `a:b:c` or `a"b` would make the
+/// XML kept for dead properties (and written back in PROPFIND answers) malformed.
+fn local_name(raw: &[u8]) -> Result<String, DavError> {
+    let name = std::str::from_utf8(raw).map_err(bad_xml)?;
+    let start = |c: char| {
+        matches!(c, 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+            | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+            | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+            | '\u{10000}'..='\u{EFFFF}')
+    };
+    let rest = |c: char| {
+        start(c) || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+    };
+    let mut chars = name.chars();
+    if !chars.next().is_some_and(start) || !chars.all(rest) {
+        return Err(bad_xml(format!("'{name}' is not a valid XML name")));
+    }
+    Ok(name.to_string())
 }
 
 /// Writes a start tag with its namespace made explicit (`xmlns="…"` on every element), so the
@@ -102,7 +122,7 @@ fn serialize_start(
         }
         let value = attribute.unescape_value().map_err(bad_xml)?;
         let (resolve, local) = reader.resolve_attribute(key);
-        let local = String::from_utf8_lossy(local.as_ref()).into_owned();
+        let local = local_name(local.as_ref())?;
         match resolve {
             ResolveResult::Bound(Namespace(ns)) => {
                 prefixes += 1;
@@ -356,6 +376,24 @@ mod tests {
             "<Z:a/>".repeat(80_000)
         );
         assert!(too_big(&wide));
+    }
+
+    /// Found by the `dav_xml` fuzz target: a local name with a colon (`D:a:b`) or another
+    /// character names cannot hold was kept, and the kept value was no longer well-formed.
+    #[test]
+    fn names_must_be_xml_names() {
+        let patch = |prop: &str| {
+            parse_proppatch(
+                format!(r#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop>{prop}</D:prop></D:set></D:propertyupdate>"#)
+                    .as_bytes(),
+            )
+        };
+        for bad in [r#"<Z:p><D:a:b/></Z:p>"#, r#"<Z:p><Z:a"b/></Z:p>"#, r#"<Z:p><Z:q Z:x:y="1"/></Z:p>"#, "<Z:1p/>"] {
+            assert!(patch(bad).is_err(), "{bad}");
+        }
+        assert!(patch(r#"<Z:p><Z:q-1.x Z:a_b="1" plain="2">\u{e9}</Z:q-1.x></Z:p>"#).is_ok());
+        let crash = include_bytes!("../../../../fuzz/regressions/dav_xml/colon-in-local-name");
+        assert!(parse_lockinfo(crash).is_err());
     }
 
     /// Found by the round-trip check of the `dav_xml` fuzz target: namespace URIs were kept with their references
