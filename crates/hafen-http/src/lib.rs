@@ -11,6 +11,8 @@ pub mod dav;
 mod download;
 mod drain;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod i18n;
 mod login_flow;
 mod metrics;

@@ -8,23 +8,23 @@ use crate::error::{DavError, DavResult};
 use hafen_core::{lock_covers, CoreError, TreePath};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Condition {
+pub(crate) enum Condition {
     Token(String),
     ETag(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct List {
+pub(crate) struct List {
     /// The resource the list is about (a tagged list), or the request URL when `None`.
-    resource: Option<String>,
-    conditions: Vec<(bool, Condition)>,
+    pub(crate) resource: Option<String>,
+    pub(crate) conditions: Vec<(bool, Condition)>,
 }
 
 fn malformed() -> DavError {
     DavError::BadRequest("malformed If header".into())
 }
 
-fn parse(value: &str) -> DavResult<Vec<List>> {
+pub(crate) fn parse(value: &str) -> DavResult<Vec<List>> {
     let mut lists = Vec::new();
     let mut resource = None;
     let mut rest = value.trim();
@@ -110,7 +110,7 @@ pub(crate) async fn evaluate(request: &DavRequest) -> DavResult<Vec<String>> {
 }
 
 /// The tree path of a tagged list's resource URL (absolute URL or path).
-fn resource_path(url: &str) -> Option<TreePath> {
+pub(crate) fn resource_path(url: &str) -> Option<TreePath> {
     let path = match url.find("://") {
         Some(index) => {
             let after = &url[index + 3..];

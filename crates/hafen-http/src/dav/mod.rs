@@ -7,15 +7,15 @@
 //! the tree, locks or quotas.
 
 mod comments;
-mod conditions;
-mod ifheader;
+pub(crate) mod conditions;
+pub(crate) mod ifheader;
 mod lock;
 mod props;
 mod read;
 mod systemtags;
 mod trashbin;
-mod uploads;
-mod urls;
+pub(crate) mod uploads;
+pub(crate) mod urls;
 mod versions;
 mod write;
 pub mod xml;

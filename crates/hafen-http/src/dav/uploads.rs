@@ -20,9 +20,9 @@ use std::sync::Arc;
 pub(crate) const PREFIX: &str = "/remote.php/dav/uploads/";
 
 /// `(transfer, chunk)` named by the URL below the user's upload folder.
-struct UploadLocation {
-    transfer: Option<String>,
-    chunk: Option<String>,
+pub(crate) struct UploadLocation {
+    pub(crate) transfer: Option<String>,
+    pub(crate) chunk: Option<String>,
 }
 
 fn decode(segment: &str) -> DavResult<String> {
@@ -32,7 +32,7 @@ fn decode(segment: &str) -> DavResult<String> {
         .map_err(|_| DavError::BadRequest("upload URLs must be valid UTF-8".into()))
 }
 
-fn parse(rest: &str, user: &User) -> DavResult<UploadLocation> {
+pub(crate) fn parse(rest: &str, user: &User) -> DavResult<UploadLocation> {
     let mut segments = rest.split('/').filter(|segment| !segment.is_empty());
     let owner = decode(segments.next().unwrap_or_default())?;
     if owner != user.name {

@@ -61,16 +61,43 @@ struct Element {
     text: String,
 }
 
+/// A namespace URI as declared: quick-xml keeps the raw attribute value, so its character
+/// and entity references are resolved here (`urn:a&amp;b` names `urn:a&b`).
+fn namespace_uri(raw: &[u8]) -> Result<String, DavError> {
+    let text = std::str::from_utf8(raw).map_err(bad_xml)?;
+    Ok(quick_xml::escape::unescape(text).map_err(bad_xml)?.into_owned())
+}
+
 fn resolved_name(resolve: ResolveResult<'_>, local: &[u8]) -> Result<PropName, DavError> {
     let ns = match resolve {
-        ResolveResult::Bound(Namespace(ns)) => String::from_utf8(ns.to_vec()).map_err(bad_xml)?,
+        ResolveResult::Bound(Namespace(ns)) => namespace_uri(ns)?,
         ResolveResult::Unbound => String::new(),
         ResolveResult::Unknown(prefix) => {
             return Err(bad_xml(format!("undeclared namespace prefix '{}'", String::from_utf8_lossy(&prefix))))
         }
     };
-    let local = String::from_utf8(local.to_vec()).map_err(bad_xml)?;
-    Ok(PropName { ns, local })
+    Ok(PropName { ns, local: local_name(local)? })
+}
+
+/// A local name, which must be an XML `NCName`: quick-xml splits off the prefix at the first
+/// colon but accepts any other byte in names, and a name like `a:b:c` or `a"b` would make the
+/// XML kept for dead properties (and written back in PROPFIND answers) malformed.
+fn local_name(raw: &[u8]) -> Result<String, DavError> {
+    let name = std::str::from_utf8(raw).map_err(bad_xml)?;
+    let start = |c: char| {
+        matches!(c, 'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+            | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}'
+            | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+            | '\u{10000}'..='\u{EFFFF}')
+    };
+    let rest = |c: char| {
+        start(c) || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+    };
+    let mut chars = name.chars();
+    if !chars.next().is_some_and(start) || !chars.all(rest) {
+        return Err(bad_xml(format!("'{name}' is not a valid XML name")));
+    }
+    Ok(name.to_string())
 }
 
 /// Writes a start tag with its namespace made explicit (`xmlns="…"` on every element), so the
@@ -95,11 +122,11 @@ fn serialize_start(
         }
         let value = attribute.unescape_value().map_err(bad_xml)?;
         let (resolve, local) = reader.resolve_attribute(key);
-        let local = String::from_utf8_lossy(local.as_ref()).into_owned();
+        let local = local_name(local.as_ref())?;
         match resolve {
             ResolveResult::Bound(Namespace(ns)) => {
                 prefixes += 1;
-                let ns = String::from_utf8_lossy(ns).into_owned();
+                let ns = namespace_uri(ns)?;
                 out.push_str(&format!(
                     " xmlns:a{prefixes}=\"{}\" a{prefixes}:{local}=\"{}\"",
                     escape(&ns),
@@ -112,11 +139,30 @@ fn serialize_start(
     Ok(())
 }
 
+/// Most bytes of re-serialised XML kept for all open elements of one document together. Each
+/// piece is kept once per enclosing element, and namespaces are written out in full, so
+/// without a bound a 1 MiB body (deep nesting, or many uses of a long namespace) would make
+/// gigabytes.
+const MAX_KEPT_XML: usize = 16 * 1024 * 1024;
+
+/// Appends a serialised piece to the `inner_xml` of every open element, within `MAX_KEPT_XML`.
+fn keep(stack: &mut [Element], piece: &str, kept: &mut usize) -> Result<(), DavError> {
+    *kept = piece.len().saturating_mul(stack.len()).saturating_add(*kept);
+    if *kept > MAX_KEPT_XML {
+        return Err(bad_xml("the document is nested too deeply or too large once namespaces are written out"));
+    }
+    for parent in stack {
+        parent.inner_xml.push_str(piece);
+    }
+    Ok(())
+}
+
 /// Parses a whole document into an element tree.
 fn parse_document(body: &[u8]) -> Result<Element, DavError> {
     let mut reader = NsReader::from_reader(body);
     reader.config_mut().trim_text(false);
     let mut stack: Vec<Element> = Vec::new();
+    let mut kept = 0usize;
     let mut root = None;
     loop {
         let event = reader.read_resolved_event().map_err(bad_xml)?;
@@ -129,9 +175,7 @@ fn parse_document(body: &[u8]) -> Result<Element, DavError> {
                 let mut serialized = String::new();
                 serialize_start(&reader, &start, &name, &mut serialized)?;
                 serialized.push('>');
-                for parent in &mut stack {
-                    parent.inner_xml.push_str(&serialized);
-                }
+                keep(&mut stack, &serialized, &mut kept)?;
                 stack.push(Element { name, children: Vec::new(), inner_xml: String::new(), text: String::new() });
             }
             (resolve, Event::Empty(start)) => {
@@ -139,9 +183,7 @@ fn parse_document(body: &[u8]) -> Result<Element, DavError> {
                 let mut serialized = String::new();
                 serialize_start(&reader, &start, &name, &mut serialized)?;
                 serialized.push_str("/>");
-                for parent in &mut stack {
-                    parent.inner_xml.push_str(&serialized);
-                }
+                keep(&mut stack, &serialized, &mut kept)?;
                 let element = Element { name, children: Vec::new(), inner_xml: String::new(), text: String::new() };
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(element),
@@ -153,9 +195,7 @@ fn parse_document(body: &[u8]) -> Result<Element, DavError> {
             (_, Event::End(_)) => {
                 let element = stack.pop().ok_or_else(|| bad_xml("unbalanced end tag"))?;
                 let closing = format!("</{}>", element.name.local);
-                for parent in &mut stack {
-                    parent.inner_xml.push_str(&closing);
-                }
+                keep(&mut stack, &closing, &mut kept)?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(element),
                     None => root = Some(element),
@@ -169,9 +209,7 @@ fn parse_document(body: &[u8]) -> Result<Element, DavError> {
                     return Err(bad_xml("text outside the root element"));
                 }
                 let escaped = escape(&text);
-                for parent in &mut stack {
-                    parent.inner_xml.push_str(&escaped);
-                }
+                keep(&mut stack, &escaped, &mut kept)?;
             }
             (_, Event::CData(data)) => {
                 let text = String::from_utf8(data.into_inner().to_vec()).map_err(bad_xml)?;
@@ -179,9 +217,7 @@ fn parse_document(body: &[u8]) -> Result<Element, DavError> {
                     current.text.push_str(&text);
                 }
                 let escaped = escape(&text);
-                for parent in &mut stack {
-                    parent.inner_xml.push_str(&escaped);
-                }
+                keep(&mut stack, &escaped, &mut kept)?;
             }
             (_, Event::Eof) => break,
             _ => {}
@@ -401,5 +437,61 @@ mod tests {
         let not_a_number = br#"<oc:filter-files xmlns:oc="http://owncloud.org/ns"><oc:filter-rules><oc:systemtag>x</oc:systemtag></oc:filter-rules></oc:filter-files>"#;
         assert!(parse_report(not_a_number).is_err());
         assert!(parse_report(br#"<d:sync-collection xmlns:d="DAV:"/>"#).is_err());
+    }
+
+    /// Bodies whose kept XML would grow far beyond their size (deep nesting; a long namespace
+    /// written out on every element) are refused instead of exhausting memory.
+    #[test]
+    fn amplifying_documents_are_refused() {
+        let too_big = |body: &str| match parse_proppatch(body.as_bytes()) {
+            Err(DavError::BadRequest(message)) => message.contains("nested too deeply"),
+            _ => false,
+        };
+        let deep = format!(
+            r#"<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><p>{}{}</p></D:prop></D:set></D:propertyupdate>"#,
+            "<a>".repeat(150_000),
+            "</a>".repeat(150_000)
+        );
+        assert!(too_big(&deep));
+        let long_ns = "urn:".to_string() + &"x".repeat(500_000);
+        let wide = format!(
+            r#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="{long_ns}"><D:set><D:prop><Z:p>{}</Z:p></D:prop></D:set></D:propertyupdate>"#,
+            "<Z:a/>".repeat(80_000)
+        );
+        assert!(too_big(&wide));
+    }
+
+    /// Found by the `dav_xml` fuzz target: a local name with a colon (`D:a:b`) or another
+    /// character names cannot hold was kept, and the kept value was no longer well-formed.
+    #[test]
+    fn names_must_be_xml_names() {
+        let patch = |prop: &str| {
+            parse_proppatch(
+                format!(r#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop>{prop}</D:prop></D:set></D:propertyupdate>"#)
+                    .as_bytes(),
+            )
+        };
+        for bad in [r#"<Z:p><D:a:b/></Z:p>"#, r#"<Z:p><Z:a"b/></Z:p>"#, r#"<Z:p><Z:q Z:x:y="1"/></Z:p>"#, "<Z:1p/>"] {
+            assert!(patch(bad).is_err(), "{bad}");
+        }
+        assert!(patch(r#"<Z:p><Z:q-1.x Z:a_b="1" plain="2">\u{e9}</Z:q-1.x></Z:p>"#).is_ok());
+        let crash = include_bytes!("../../../../fuzz/regressions/dav_xml/colon-in-local-name");
+        assert!(parse_lockinfo(crash).is_err());
+    }
+
+    /// Found by the round-trip check of the `dav_xml` fuzz target: namespace URIs were kept with their references
+    /// unresolved, so `urn:a&amp;b` named the wrong namespace and was escaped twice in values.
+    #[test]
+    fn namespace_uris_have_their_references_resolved() {
+        let body = br#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:a&amp;b"><D:set><D:prop><Z:p><Z:q Z:x="1"/></Z:p></D:prop></D:set></D:propertyupdate>"#;
+        let ops = parse_proppatch(body).unwrap();
+        assert_eq!(
+            ops,
+            vec![PatchOp::Set {
+                name: PropName { ns: "urn:a&b".into(), local: "p".into() },
+                value: r#"<q xmlns="urn:a&amp;b" xmlns:a1="urn:a&amp;b" a1:x="1"/>"#.into()
+            }]
+        );
+        assert!(parse_proppatch(br#"<D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:&bad;"><D:set><D:prop><Z:p/></D:prop></D:set></D:propertyupdate>"#).is_err());
     }
 }

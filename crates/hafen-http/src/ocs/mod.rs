@@ -9,7 +9,7 @@
 //! nothing to protect against cross-site requests here).
 
 mod envelope;
-mod shares;
+pub(crate) mod shares;
 
 pub(crate) use shares::{share_json, tree_path};
 

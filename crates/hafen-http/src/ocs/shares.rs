@@ -56,11 +56,11 @@ impl Params {
         self.0.get(key).map(String::as_str)
     }
 
-    fn flag(&self, key: &str) -> Option<bool> {
+    pub(crate) fn flag(&self, key: &str) -> Option<bool> {
         self.get(key).map(|value| matches!(value, "true" | "1" | "yes"))
     }
 
-    fn int(&self, key: &str) -> Result<Option<i64>, DavError> {
+    pub(crate) fn int(&self, key: &str) -> Result<Option<i64>, DavError> {
         match self.get(key).filter(|value| !value.is_empty()) {
             None => Ok(None),
             Some(text) => {
@@ -104,7 +104,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 
 /// The day a link expires on, as Nextcloud shows it (`YYYY-MM-DD 00:00:00`): the last day it
 /// still works.
-fn expiration_text(expires_at: Option<i64>) -> Value {
+pub(crate) fn expiration_text(expires_at: Option<i64>) -> Value {
     match expires_at {
         None => Value::Null,
         Some(at) => {
