@@ -5,7 +5,8 @@
 //!   requests fail with 503 during the outage, never another 5xx, succeed afterwards, and
 //!   every upload that was acknowledged is still there byte for byte;
 //! - the S3 store becomes unreachable the same way.
-//! (SIGKILL during mixed load, round after round, is `crash.rs`.)
+//!
+//! SIGKILL during mixed load, round after round, is `crash.rs`.
 
 mod common;
 
@@ -173,7 +174,6 @@ fn outage_under_load(server: &TestServer, proxy: &FaultProxy, what: &str) {
     let after: Vec<u16> = statuses.iter().filter(|(during, _)| !*during).map(|(_, status)| *status).collect();
     let tail = &after[after.len().saturating_sub(8)..];
     assert!(tail.iter().all(|status| *status < 300), "{what}: requests succeed after the outage: {tail:?}");
-    assert!(!after.iter().any(|status| *status == 503) || after.len() > 8, "{what}: {after:?}");
     // Nothing acknowledged was lost.
     let alice = Client::new("alice", "alice-password");
     assert!(committed.len() > 10, "{what}: too few uploads to judge: {}", committed.len());
