@@ -272,8 +272,9 @@ impl Core {
                 if recently_failed {
                     self.meta.clear_login_failures(login, &address).await?;
                 }
-                // Keyed by the credential's keyed digest: each app password is a login of its own.
-                let key = hex::encode(self.auth_cache.digest(login, secret));
+                // Keyed by the channel and the credential's keyed digest: each app password is a
+                // login of its own, and a web login is logged even right after a DAV one.
+                let key = format!("{via}:{}", hex::encode(self.auth_cache.digest(login, secret)));
                 let detail = serde_json::json!({ "via": via, "method": method });
                 self.audit_once(&key, &user.name, Some(client), "login.success", &user.name, detail).await;
                 Ok(AuthOutcome::Authenticated(user))

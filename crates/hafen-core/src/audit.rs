@@ -189,22 +189,32 @@ impl Core {
     /// Says why `entry` (the first one that does not fit after entry `previous`) is bad. Reads
     /// the log once more to find where its content belongs; only runs for a damaged log.
     async fn diagnose(&self, entry: &AuditEntry, previous: i64, start: &(i64, String)) -> CoreResult<AuditProblem> {
-        let mut ids_by_hash: HashMap<String, i64> = HashMap::new();
-        ids_by_hash.insert(start.1.clone(), start.0);
+        // Every stored content by the hash it links to: following the links from the anchor
+        // gives each content the position it was appended at, wherever its row is now.
+        let mut by_prev: HashMap<String, AuditEntry> = HashMap::new();
         let mut after = start.0;
         loop {
             let page = self.meta.audit_entries(None, after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.id;
             for row in page {
-                ids_by_hash.insert(row.hash, row.id);
+                by_prev.insert(row.prev_hash.clone(), row);
             }
         }
-        // The content's own link tells where it was appended: right after the entry whose
-        // hash it names. If its hash fits that position, it was moved, not edited.
-        if let Some(&before) = ids_by_hash.get(&entry.prev_hash) {
-            let home = before + 1;
-            if home != entry.id && hafen_meta::audit_hash(entry, home) == entry.hash {
+        let (mut position, mut hash) = start.clone();
+        let mut home = None;
+        for _ in 0..by_prev.len() {
+            let Some(row) = by_prev.get(&hash) else { break };
+            position += 1;
+            if row.hash == entry.hash && row.prev_hash == entry.prev_hash {
+                home = Some(position);
+                break;
+            }
+            hash = row.hash.clone();
+        }
+        // Its hash fits the position its links give it: it was moved, not edited.
+        if let Some(home) = home.filter(|home| *home != entry.id) {
+            if hafen_meta::audit_hash(entry, home) == entry.hash {
                 return Ok(AuditProblem {
                     id: entry.id,
                     damage: AuditDamage::Reordered,
