@@ -138,7 +138,13 @@ impl Core {
         Ok(self.meta.count_users().await?)
     }
 
+    /// Creates an account as the operator (CLI, first start).
     pub async fn create_account(&self, account: NewAccount) -> CoreResult<User> {
+        self.create_account_by("operator", account).await
+    }
+
+    /// Creates an account, recording `actor` in the audit log.
+    pub(crate) async fn create_account_by(&self, actor: &str, account: NewAccount) -> CoreResult<User> {
         if !valid_account_name(&account.name) {
             return Err(CoreError::InvalidInput(
                 "account names use 1-64 characters: letters, digits, '.', '-', '_', '@'".into(),
@@ -170,7 +176,12 @@ impl Core {
             org_admin: account.org_admin,
             ..NewUser::default()
         };
-        Ok(self.meta.create_user(&new_user, unix_now()).await?)
+        let user = self.meta.create_user(&new_user, unix_now()).await?;
+        let detail = serde_json::json!({
+            "org": account.org, "is_admin": user.is_admin, "org_admin": user.org_admin, "quota": user.quota,
+        });
+        self.audit(actor, None, "account.create", &user.name, detail).await;
+        Ok(user)
     }
 
     pub async fn account(&self, name: &str) -> CoreResult<User> {
@@ -181,7 +192,13 @@ impl Core {
         Ok(self.meta.list_users().await?)
     }
 
+    /// Sets an account's password as the operator (CLI).
     pub async fn set_password(&self, name: &str, password: &str) -> CoreResult<()> {
+        self.set_password_by("operator", name, password).await
+    }
+
+    /// Sets an account's password, recording `actor` (never the password).
+    pub(crate) async fn set_password_by(&self, actor: &str, name: &str, password: &str) -> CoreResult<()> {
         if password.is_empty() {
             return Err(CoreError::InvalidInput("the password must not be empty".into()));
         }
@@ -189,26 +206,49 @@ impl Core {
         let password = password.to_string();
         let hash = on_own_thread(move || hash_password(&password)).await??;
         self.meta.set_password_hash(user.id, &hash).await?;
+        self.audit(actor, None, "account.password", &user.name, serde_json::json!({})).await;
         // A new password ends every browser session (someone may have known the old one).
         self.end_web_sessions_of(&user).await
     }
 
+    /// Deletes an account as the operator (CLI).
     pub async fn delete_account(&self, name: &str) -> CoreResult<()> {
         let user = self.account(name).await?;
         self.delete_trash_of(&user).await?;
-        Ok(self.meta.delete_user(user.id).await?)
+        self.meta.delete_user(user.id).await?;
+        self.audit("operator", None, "account.delete", name, serde_json::json!({})).await;
+        Ok(())
     }
 
-    /// Creates an app password for the account and returns the token (shown once).
+    /// Creates an app password for the account (by the account itself) and returns the token
+    /// (shown once).
     pub async fn create_app_password(&self, name: &str, label: &str) -> CoreResult<String> {
+        self.create_app_password_by(name, name, label).await
+    }
+
+    /// Creates an app password for the account `name`, recording `actor` (never the token).
+    pub async fn create_app_password_by(&self, actor: &str, name: &str, label: &str) -> CoreResult<String> {
         let user = self.account(name).await?;
         let token = random_secret(APP_PASSWORD_LENGTH);
         self.meta.add_app_password(user.id, label, &token_digest(&token), unix_now()).await?;
+        self.audit(actor, None, "app_password.create", &user.name, serde_json::json!({ "label": label })).await;
         Ok(token)
     }
 
     /// Checks Basic credentials (account password or app password), with throttling.
     pub async fn authenticate(&self, login: &str, secret: &str, client: IpAddr) -> CoreResult<AuthOutcome> {
+        self.authenticate_via(login, secret, client, "basic").await
+    }
+
+    /// [`Core::authenticate`] for a login through `via` (`basic`, `web`, `login_flow`,
+    /// `settings`), which the audit log records with it.
+    pub async fn authenticate_via(
+        &self,
+        login: &str,
+        secret: &str,
+        client: IpAddr,
+        via: &str,
+    ) -> CoreResult<AuthOutcome> {
         let now = unix_now();
         let address = client.to_string();
         let user = self.meta.user_by_name(login).await?;
@@ -221,31 +261,48 @@ impl Core {
             let blocked_until = self.meta.login_blocked_until(login, &address).await?;
             if blocked_until > now {
                 tracing::warn!(account = login, %client, "login throttled");
+                let detail = serde_json::json!({ "via": via, "reason": "throttled" });
+                self.audit(login, Some(client), "login.failure", login, detail).await;
                 return Err(CoreError::Throttled { retry_after_secs: (blocked_until - now).max(1) as u64 });
             }
         }
+        let known = user.is_some();
         match self.verify_credentials(user, login, secret).await? {
-            Some(user) => {
+            Some((user, method)) => {
                 if recently_failed {
                     self.meta.clear_login_failures(login, &address).await?;
                 }
+                // Keyed by the channel and the credential's keyed digest: each app password is a
+                // login of its own, and a web login is logged even right after a DAV one.
+                let key = format!("{via}:{}", hex::encode(self.auth_cache.digest(login, secret)));
+                let detail = serde_json::json!({ "via": via, "method": method });
+                self.audit_once(&key, &user.name, Some(client), "login.success", &user.name, detail).await;
                 Ok(AuthOutcome::Authenticated(user))
             }
             None => {
                 self.meta.record_login_failure(login, &address, now, &throttle::backoff_secs).await?;
                 tracing::warn!(account = login, %client, "login failed");
+                let detail = serde_json::json!({ "via": via, "reason": "bad_credentials", "known_account": known });
+                self.audit(login, Some(client), "login.failure", login, detail).await;
                 Ok(AuthOutcome::Denied)
             }
         }
     }
 
-    async fn verify_credentials(&self, user: Option<User>, login: &str, secret: &str) -> CoreResult<Option<User>> {
+    /// The account the credentials belong to and how they were checked (`password` or
+    /// `app_password`, for the audit log).
+    async fn verify_credentials(
+        &self,
+        user: Option<User>,
+        login: &str,
+        secret: &str,
+    ) -> CoreResult<Option<(User, &'static str)>> {
         let digest = self.auth_cache.digest(login, secret);
         if let Some(user) = &user {
             let cached = self.auth_cache.entries.lock().ok().and_then(|entries| entries.get(&digest).cloned());
             if let Some((name, hash, at)) = cached {
                 if name == user.name && hash == user.password_hash && at.elapsed() < CACHE_TTL {
-                    return Ok(Some(user.clone()));
+                    return Ok(Some((user.clone(), "password")));
                 }
             }
         }
@@ -254,7 +311,7 @@ impl Core {
             if let Some(owner) = self.meta.user_by_app_password(&token_digest(secret)).await? {
                 if owner.name == login {
                     // Not cached: the lookup is cheap and a revocation must take effect at once.
-                    return Ok(Some(owner));
+                    return Ok(Some((owner, "app_password")));
                 }
             }
         }
@@ -265,7 +322,7 @@ impl Core {
         match user {
             Some(user) if valid => {
                 self.remember(digest, &user);
-                Ok(Some(user))
+                Ok(Some((user, "password")))
             }
             _ => Ok(None),
         }

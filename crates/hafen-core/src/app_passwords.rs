@@ -16,10 +16,16 @@ impl Core {
         Ok(self.meta.list_app_passwords(user.id).await?)
     }
 
-    /// Revokes one of the account's app passwords by its id.
+    /// Revokes one of the account's app passwords by its id (by the account itself).
     pub async fn revoke_app_password(&self, user: &User, id: i64) -> CoreResult<()> {
+        self.revoke_app_password_by(&user.name, user, id).await
+    }
+
+    /// Revokes one of the account's app passwords by its id, recording `actor`.
+    pub async fn revoke_app_password_by(&self, actor: &str, user: &User, id: i64) -> CoreResult<()> {
         if self.meta.delete_app_password(user.id, id).await? {
             tracing::info!(account = %user.name, id, "app password revoked");
+            self.audit(actor, None, "app_password.revoke", &user.name, serde_json::json!({ "id": id })).await;
             Ok(())
         } else {
             Err(CoreError::NotFound(format!("app password {id} of {} not found", user.name)))
@@ -34,6 +40,8 @@ impl Core {
                 let revoked = self.meta.delete_app_password_by_hash(&digest).await?;
                 if revoked {
                     tracing::info!(account = %user.name, "app password revoked by its client");
+                    let detail = serde_json::json!({ "by_client": true });
+                    self.audit(&user.name, None, "app_password.revoke", &user.name, detail).await;
                 }
                 Ok(revoked)
             }

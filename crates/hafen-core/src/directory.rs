@@ -8,6 +8,7 @@
 use crate::accounts::{hash_password_off_thread, token_digest, valid_account_name};
 use crate::{random_secret, Core, CoreError, CoreResult, NewAccount};
 use hafen_meta::{AccountToken, Group, MetaError, NewUser, OrgId, Organisation, User};
+use serde_json::json;
 
 /// How long a guest invitation link works.
 pub const INVITATION_LIFETIME_SECS: i64 = 7 * 24 * 3600;
@@ -83,10 +84,14 @@ impl Core {
             version_quota_percent: None,
             created_at: self.now(),
         };
-        match self.meta.create_org(&org).await {
-            Err(MetaError::AlreadyExists(_)) => Err(CoreError::Conflict(format!("organisation {name} already exists"))),
-            other => Ok(other?),
-        }
+        let org = match self.meta.create_org(&org).await {
+            Err(MetaError::AlreadyExists(_)) => {
+                return Err(CoreError::Conflict(format!("organisation {name} already exists")))
+            }
+            other => other?,
+        };
+        self.audit(&actor.name, None, "org.create", name, json!({ "quota": quota })).await;
+        Ok(org)
     }
 
     pub async fn org_named(&self, name: &str) -> CoreResult<Organisation> {
@@ -111,6 +116,14 @@ impl Core {
             return Err(forbidden("change this organisation"));
         }
         self.meta.update_org(&org).await?;
+        let detail = json!({
+            "quota": org.quota,
+            "link_password_required": org.link_password_required,
+            "link_max_expiry_days": org.link_max_expiry_days,
+            "version_daily_days": org.version_daily_days,
+            "version_quota_percent": org.version_quota_percent,
+        });
+        self.audit(&actor.name, None, "org.update", &org.name, detail).await;
         Ok(org)
     }
 
@@ -135,7 +148,7 @@ impl Core {
                 }
             }
         }
-        self.create_account(account).await
+        self.create_account_by(&actor.name, account).await
     }
 
     /// Accounts the actor may administer: all for server administrators, their
@@ -167,6 +180,8 @@ impl Core {
         };
         user.org_admin = org_admin && user.org.is_some();
         self.meta.update_user(&user).await?;
+        let detail = json!({ "org": org, "org_admin": user.org_admin });
+        self.audit(&actor.name, None, "account.org", &user.name, detail).await;
         Ok(user)
     }
 
@@ -194,10 +209,16 @@ impl Core {
         if let Some(email) = email {
             user.email = email;
         }
+        let quota_changed = quota.is_some();
         if let Some(quota) = quota {
             user.quota = quota;
         }
         self.meta.update_user(&user).await?;
+        let mut detail = json!({ "display_name": user.display_name, "email": user.email.is_some() });
+        if quota_changed {
+            detail["quota"] = json!(user.quota);
+        }
+        self.audit(&actor.name, None, "account.update", &user.name, detail).await;
         Ok(user)
     }
 
@@ -238,10 +259,18 @@ impl Core {
                 ..NewUser::default()
             });
         }
-        match self.meta.create_users(&users, self.now()).await {
-            Err(MetaError::AlreadyExists(name)) => Err(CoreError::Conflict(format!("account {name} already exists"))),
-            other => Ok(other?),
+        let created = match self.meta.create_users(&users, self.now()).await {
+            Err(MetaError::AlreadyExists(name)) => {
+                return Err(CoreError::Conflict(format!("account {name} already exists")))
+            }
+            other => other?,
+        };
+        let org_name = org.as_ref().map(|org| org.name.clone());
+        for user in &created {
+            self.audit(&actor.name, None, "account.create", &user.name, json!({ "org": org_name, "import": true }))
+                .await;
         }
+        Ok(created)
     }
 
     /// Sets an account's password: the account itself or its administrators.
@@ -253,7 +282,7 @@ impl Core {
         if password.chars().count() < 10 {
             return Err(CoreError::InvalidInput("the password needs at least 10 characters".into()));
         }
-        self.set_password(name, password).await
+        self.set_password_by(&actor.name, name, password).await
     }
 
     /// Whether the account wants its notifications by e-mail as well (its own setting).
@@ -282,7 +311,9 @@ impl Core {
             return Err(forbidden("delete this account"));
         }
         self.delete_trash_of(&user).await?;
-        Ok(self.meta.delete_user(user.id).await?)
+        self.meta.delete_user(user.id).await?;
+        self.audit(&actor.name, None, "account.delete", name, json!({})).await;
+        Ok(())
     }
 
     /// Creates a group. `org` names the owning organisation; `None` makes a project group
@@ -330,6 +361,7 @@ impl Core {
         if group.org.is_none() && !actor.is_admin {
             self.meta.set_group_member(group.id, actor.id, true).await?;
         }
+        self.audit(&actor.name, None, "group.create", &group.name, json!({ "org": group.org.map(|org| org.0) })).await;
         Ok(group)
     }
 
@@ -372,7 +404,10 @@ impl Core {
                 return Err(forbidden("add members of other organisations to an organisation's group"));
             }
         }
-        Ok(self.meta.set_group_member(group.id, user.id, is_admin).await?)
+        self.meta.set_group_member(group.id, user.id, is_admin).await?;
+        let detail = json!({ "account": user.name, "is_admin": is_admin });
+        self.audit(&actor.name, None, "group.member_set", &group.name, detail).await;
+        Ok(())
     }
 
     pub async fn remove_group_member(&self, actor: &User, group: &str, account: &str) -> CoreResult<()> {
@@ -384,6 +419,7 @@ impl Core {
         if !self.meta.remove_group_member(group.id, user.id).await? {
             return Err(CoreError::NotFound(format!("{account} is not a member of {}", group.name)));
         }
+        self.audit(&actor.name, None, "group.member_remove", &group.name, json!({ "account": user.name })).await;
         Ok(())
     }
 
@@ -393,6 +429,7 @@ impl Core {
             return Err(forbidden("delete this group"));
         }
         self.meta.delete_group(group.id).await?;
+        self.audit(&actor.name, None, "group.delete", &group.name, json!({})).await;
         Ok(())
     }
 
@@ -480,6 +517,7 @@ impl Core {
             }
             None => false,
         };
+        self.audit(&inviter.name, None, "guest.invite", &guest.name, json!({ "mailed": mailed })).await;
         Ok(Invitation { guest, token, mailed })
     }
 
@@ -497,6 +535,7 @@ impl Core {
         let user = self.user_by_id(stored.user).await?;
         let hash = hash_password_off_thread(password.to_string()).await?;
         self.meta.set_password_hash(user.id, &hash).await?;
+        self.audit(&user.name, None, "account.password", &user.name, json!({ "via": "invitation" })).await;
         Ok(user)
     }
 

@@ -9,6 +9,7 @@ mod accounts;
 mod activity;
 mod app_passwords;
 pub mod archive;
+mod audit;
 mod checksum;
 mod comments;
 mod directory;
@@ -33,14 +34,15 @@ mod web_sessions;
 pub use access::{perm, Clock, LinkGrant, Located, Mount, MountInfo, Viewer};
 pub use accounts::{random_secret, AuthOutcome, NewAccount};
 pub use activity::{ACTIVITY_PAGE_MAX, ACTIVITY_RETENTION_SECS};
+pub use audit::{AuditDamage, AuditProblem, AuditReport, AUDIT_RETENTION_DEFAULT_DAYS};
 pub use comments::{mentioned_names, CommentView, COMMENT_MAX_CHARS};
 pub use directory::{Invitation, Sharee, INVITATION_LIFETIME_SECS};
 pub use error::{CoreError, CoreResult};
 pub use files::{CopyOrMove, Entry, Listing, PutOptions, PutOutcome, Quota};
 pub use fsck::{Damage, DamageKind, FsckReport};
 pub use hafen_meta::{
-    Activity, AppPassword, DeadProp, Group, Lock, Node, NodeId, Notification, OrgId, Organisation, PropOp, Share,
-    ShareRecipient, Space, SpaceId, Tag, UploadChunk, UploadSession, User, UserId, VersionId,
+    Activity, AppPassword, AuditEntry, DeadProp, Group, Lock, Node, NodeId, Notification, OrgId, Organisation, PropOp,
+    Share, ShareRecipient, Space, SpaceId, Tag, UploadChunk, UploadSession, User, UserId, VersionId,
 };
 pub use locks::{lock_covers, LockRequest, LockResult};
 pub use login_flow::{LoginFlowGrant, LoginFlowStart, PendingLoginFlow, LOGIN_FLOW_LIFETIME_SECS};
@@ -88,6 +90,8 @@ pub struct Core {
     meta: Arc<dyn MetaStore>,
     blobs: Arc<dyn BlobStore>,
     auth_cache: accounts::AuthCache,
+    /// Successful logins and link accesses logged in the last minutes (see `audit.rs`).
+    audit_repeats: audit::RepeatFilter,
     /// Bounds the memory all downloads hold (see `transfer::DOWNLOAD_BLOCKS`).
     download_buffers: Arc<tokio::sync::Semaphore>,
     clock: Clock,
@@ -106,6 +110,7 @@ impl Core {
             meta,
             blobs,
             auth_cache: accounts::AuthCache::default(),
+            audit_repeats: audit::RepeatFilter::default(),
             download_buffers: Arc::new(tokio::sync::Semaphore::new(transfer::DOWNLOAD_BLOCKS)),
             clock: options.clock,
             retention: options.retention,

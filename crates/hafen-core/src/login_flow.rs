@@ -154,6 +154,8 @@ impl Core {
             return Err(CoreError::NotFound("this login link is invalid or expired".into()));
         }
         tracing::info!(account = %user.name, client = %flow.client_name, "login flow granted");
+        let detail = serde_json::json!({ "client": flow.client_name });
+        self.audit(&user.name, None, "login_flow.grant", &user.name, detail).await;
         Ok(user)
     }
 

@@ -146,7 +146,9 @@ impl Core {
         if let ShareRecipient::User(recipient) = share.recipient {
             self.record_activity(&[recipient], "share_received", &user.name, &node.name, Some(node.id.0)).await;
         }
-        self.share_view(user, share).await
+        let view = self.share_view(user, share).await?;
+        self.audit(&user.name, None, "share.create", &path.to_key(), share_detail(&view)).await;
+        Ok(view)
     }
 
     /// The share recipient a name stands for.
@@ -317,7 +319,10 @@ impl Core {
             share.hide_download = hide;
         }
         self.meta.update_share(&share).await?;
-        self.share_view(user, share).await
+        let view = self.share_view(user, share).await?;
+        let object = view.path.as_ref().map_or_else(|| view.node.name.clone(), TreePath::to_key);
+        self.audit(&user.name, None, "share.update", &object, share_detail(&view)).await;
+        Ok(view)
     }
 
     /// What the managing account itself may do on the node (see `share_ceiling`).
@@ -364,9 +369,13 @@ impl Core {
     pub async fn delete_share(&self, user: &User, id: i64) -> CoreResult<()> {
         let share = self.visible_share(user, id).await?;
         if self.may_manage(user, &share).await? {
+            // Described before it goes, while its recipient and path can still be looked up.
+            let view = self.share_view(user, share.clone()).await?;
             self.meta.delete_share(id).await?;
             let name = self.meta.node(share.node).await?.map(|node| node.name).unwrap_or_default();
             self.record_activity(&[user.id], "unshared", &user.name, &name, Some(share.node.0)).await;
+            let object = view.path.as_ref().map_or_else(|| name.clone(), TreePath::to_key);
+            self.audit(&user.name, None, "share.delete", &object, share_detail(&view)).await;
         } else {
             self.meta.set_share_mount(id, user.id, None, true).await?;
         }
@@ -434,20 +443,43 @@ impl Core {
             let blocked_until = self.meta.login_blocked_until(&account, &address).await?;
             if blocked_until > now {
                 tracing::warn!(%client, "link password guessing throttled");
+                let detail = serde_json::json!({ "share_id": share.id, "throttled": true });
+                self.audit(&link_actor(&share), Some(client), "link.password_failed", "", detail).await;
                 return Err(CoreError::Throttled { retry_after_secs: (blocked_until - now).max(1) as u64 });
             }
             if !verify_password_off_thread(hash.clone(), password.to_string()).await? {
                 self.meta.record_login_failure(&account, &address, now, &throttle::backoff_secs).await?;
                 tracing::warn!(%client, "wrong link password");
+                let detail = serde_json::json!({ "share_id": share.id, "throttled": false });
+                self.audit(&link_actor(&share), Some(client), "link.password_failed", "", detail).await;
                 return Err(CoreError::Unauthorized);
             }
             self.meta.clear_login_failures(&account, &address).await?;
         }
-        self.link_grant(share).await.map(|grant| Viewer::Link(Box::new(grant)))
+        let grant = self.link_grant(share).await?;
+        self.audit_link_access(&grant, client, "password").await;
+        Ok(Viewer::Link(Box::new(grant)))
+    }
+
+    /// Records a visitor's access through a link, once per few minutes and address (DAV
+    /// clients and pages open the link on every request).
+    async fn audit_link_access(&self, grant: &LinkGrant, client: IpAddr, via: &str) {
+        let share = &grant.share;
+        let detail = serde_json::json!({
+            "share_id": share.id, "password": share.password_hash.is_some(), "via": via, "permissions": share.permissions,
+        });
+        let key = share.id.to_string();
+        let object = format!("{}{}", grant.owner.name, grant.root.to_key());
+        self.audit_once(&key, &link_actor(share), Some(client), "link.access", &object, detail).await;
     }
 
     /// Opens a link whose password the visitor proved earlier (see `link_session_value`).
-    pub async fn open_link_with_session(&self, token: &str, session: Option<&str>) -> CoreResult<Viewer> {
+    pub async fn open_link_with_session(
+        &self,
+        token: &str,
+        session: Option<&str>,
+        client: IpAddr,
+    ) -> CoreResult<Viewer> {
         let share = self.live_link(token).await?;
         if share.password_hash.is_some() {
             let expected = link_session_value(&share);
@@ -456,7 +488,9 @@ impl Core {
                 return Err(CoreError::Unauthorized);
             }
         }
-        self.link_grant(share).await.map(|grant| Viewer::Link(Box::new(grant)))
+        let grant = self.link_grant(share).await?;
+        self.audit_link_access(&grant, client, "session").await;
+        Ok(Viewer::Link(Box::new(grant)))
     }
 
     async fn link_grant(&self, mut share: Share) -> CoreResult<LinkGrant> {
@@ -501,6 +535,9 @@ impl Core {
         let subject = format!("{folder}/{file_name}");
         self.record_activity(&[grant.share.sharer], "file_drop_upload", &actor, &subject, Some(grant.root_node.id.0))
             .await;
+        let object = format!("{}{}/{file_name}", grant.owner.name, grant.root.to_key());
+        let detail = serde_json::json!({ "share_id": grant.share.id });
+        self.audit(&actor, None, "file_drop.upload", &object, detail).await;
         let notice = Notice::FileDropUpload { file: file_name, folder: &folder };
         self.notify(grant.share.sharer, notice, "share", &grant.share.id.to_string()).await;
     }
@@ -511,6 +548,31 @@ impl Core {
             self.notify(recipient, notice, "share", &share.id.to_string()).await;
         }
     }
+}
+
+/// The audit actor of a link's visitor.
+fn link_actor(share: &Share) -> String {
+    format!("link:{}", share.id)
+}
+
+/// The audit detail of a share: what it grants to whom, never its password or token.
+fn share_detail(view: &ShareView) -> serde_json::Value {
+    let share = &view.share;
+    let recipient = match share.recipient {
+        ShareRecipient::User(_) => format!("user:{}", view.recipient_name),
+        ShareRecipient::Group(_) => format!("group:{}", view.recipient_name),
+        ShareRecipient::Org(_) => format!("org:{}", view.recipient_name),
+        ShareRecipient::Link => "link".to_string(),
+    };
+    serde_json::json!({
+        "share_id": share.id,
+        "recipient": recipient,
+        "permissions": share.permissions,
+        "password": share.password_hash.is_some(),
+        "expires_at": share.expires_at,
+        "download_limit": share.download_limit,
+        "owner": view.file_owner.name,
+    })
 }
 
 /// The value a browser keeps (in a cookie) after entering a link's password: derived from

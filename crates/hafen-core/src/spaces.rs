@@ -147,10 +147,16 @@ impl Core {
             }
         };
         let new = NewSpace { name: name.to_string(), display_name: display_name.to_string(), org, group, quota };
-        match self.meta.create_space(&new, self.now()).await {
-            Err(MetaError::AlreadyExists(_)) => Err(CoreError::Conflict(format!("space {name} already exists"))),
-            other => Ok(other?),
-        }
+        let space = match self.meta.create_space(&new, self.now()).await {
+            Err(MetaError::AlreadyExists(_)) => {
+                return Err(CoreError::Conflict(format!("space {name} already exists")))
+            }
+            other => other?,
+        };
+        let detail =
+            serde_json::json!({ "org": org.map(|org| org.0), "group": group.map(|group| group.0), "quota": quota });
+        self.audit(&actor.name, None, "space.create", name, detail).await;
+        Ok(space)
     }
 
     async fn administers_project_group(&self, actor: &User, group: GroupId) -> CoreResult<bool> {
@@ -278,6 +284,11 @@ impl Core {
             space.display_name = display_name;
             self.meta.update_space(&space).await?;
         }
+        let mut detail = serde_json::json!({ "display_name": space.display_name });
+        if let Some(quota) = quota {
+            detail["quota"] = serde_json::json!(quota);
+        }
+        self.audit(&actor.name, None, "space.update", &space.name, detail).await;
         let names = self.owner_names().await?;
         self.space_view(space, role, true, &names).await
     }
@@ -289,7 +300,9 @@ impl Core {
             return Err(CoreError::Forbidden("only the space's administrators may delete it".into()));
         }
         // The account's deletion takes its tree, the space row and the memberships with it.
-        Ok(self.meta.delete_user(space.account).await?)
+        self.meta.delete_user(space.account).await?;
+        self.audit(&actor.name, None, "space.delete", &space.name, serde_json::json!({})).await;
+        Ok(())
     }
 
     /// Members with their roles (anyone who may see the space).
@@ -386,6 +399,9 @@ impl Core {
         }
         changed += new_shares.len();
         self.meta.create_shares(&new_shares).await?;
+        let listed: Vec<String> = members.iter().map(|(member, role)| format!("{member:?} {role:?}")).collect();
+        let detail = serde_json::json!({ "members": listed, "changed": changed });
+        self.audit(&actor.name, None, "space.members_set", &space.name, detail).await;
         Ok(changed)
     }
 
@@ -403,6 +419,8 @@ impl Core {
             .find(|share| share.recipient == recipient)
             .ok_or_else(|| CoreError::NotFound("not a member of this space".into()))?;
         self.meta.delete_share(share.id).await?;
+        let detail = serde_json::json!({ "member": format!("{member:?}"), "share_id": share.id });
+        self.audit(&actor.name, None, "space.member_remove", &space.name, detail).await;
         Ok(())
     }
 }

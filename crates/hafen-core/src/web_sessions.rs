@@ -48,11 +48,13 @@ impl Core {
         password: &str,
         client: IpAddr,
     ) -> CoreResult<Option<WebSession>> {
-        let user = match self.authenticate(login, password, client).await? {
+        let user = match self.authenticate_via(login, password, client, "web").await? {
             AuthOutcome::Authenticated(user) => user,
             AuthOutcome::Denied => return Ok(None),
         };
         if self.is_app_password(login, password).await? {
+            let detail = serde_json::json!({ "via": "web", "reason": "app_password_refused" });
+            self.audit(&user.name, Some(client), "login.failure", &user.name, detail).await;
             return Ok(None);
         }
         let token = random_secret(SESSION_TOKEN_LENGTH);
@@ -63,6 +65,7 @@ impl Core {
         };
         self.meta.insert_account_token(&token_digest(&token), &row).await?;
         tracing::info!(account = %user.name, %client, "web session started");
+        self.audit(&user.name, Some(client), "web_session.start", &user.name, serde_json::json!({})).await;
         Ok(Some(WebSession { user, token }))
     }
 

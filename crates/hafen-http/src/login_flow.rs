@@ -341,7 +341,7 @@ async fn login_submit(
         return login_form(lang, StatusCode::FORBIDDEN, &token, &flow, login, Some("login.failed"));
     }
     let client = auth::client_address(peer, &headers, &state.config);
-    match state.core.authenticate(login, password, client).await {
+    match state.core.authenticate_via(login, password, client, "login_flow").await {
         Ok(AuthOutcome::Authenticated(user)) => {
             let grant_token = state.core.login_flow_grant_token(&token, &user);
             grant_form(lang, &token, &flow, &user.name, &grant_token)

@@ -43,9 +43,16 @@ fn cookie_name(token: &str) -> String {
 }
 
 /// The link as the visitor may use it now, or the page to show instead.
-async fn viewer(state: &AppState, lang: Lang, token: &str, headers: &HeaderMap) -> Result<Viewer, Response> {
+async fn viewer(
+    state: &AppState,
+    lang: Lang,
+    token: &str,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<Viewer, Response> {
     let session = auth::cookie_value(headers, &cookie_name(token));
-    match state.core.open_link_with_session(token, session).await {
+    let client = auth::client_address(peer, headers, &state.config);
+    match state.core.open_link_with_session(token, session, client).await {
         Ok(viewer) => Ok(viewer),
         Err(CoreError::Unauthorized) => Err(password_form(lang, token, StatusCode::UNAUTHORIZED, None)),
         Err(error) => Err(error_page(lang, &error)),
@@ -93,12 +100,13 @@ fn encode_query(text: &str) -> String {
 
 async fn link_page(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    let viewer = match viewer(&state, lang, &token, &headers).await {
+    let viewer = match viewer(&state, lang, &token, &headers, peer).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
@@ -237,12 +245,13 @@ async fn link_password(
 
 async fn link_download(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let lang = Lang::from_headers(&headers);
-    let viewer = match viewer(&state, lang, &token, &headers).await {
+    let viewer = match viewer(&state, lang, &token, &headers, peer).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
@@ -306,6 +315,7 @@ async fn folder_download(state: &AppState, lang: Lang, viewer: &Viewer, path: &T
 /// on a file drop a taken name is never overwritten but stored under a free one.
 async fn link_upload(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((token, name)): Path<(String, String)>,
     uri: Uri,
     request: Request,
@@ -315,7 +325,7 @@ async fn link_upload(
     if !same_origin(&uri, &headers) {
         return message_page(lang, StatusCode::FORBIDDEN, "refused.title", "refused.text");
     }
-    let viewer = match viewer(&state, lang, &token, &headers).await {
+    let viewer = match viewer(&state, lang, &token, &headers, peer).await {
         Ok(viewer) => viewer,
         Err(response) => return response,
     };

@@ -7,11 +7,13 @@
 //! database transaction, which is the single commit point of the system (a file version
 //! exists exactly when its row is committed).
 
+mod audit;
 mod model;
 mod postgres;
 mod snapshot;
 mod sqlite;
 
+pub use audit::*;
 pub use model::*;
 pub use postgres::PostgresStore;
 pub use snapshot::*;
@@ -372,6 +374,21 @@ pub trait MetaStore: Send + Sync + 'static {
     async fn node_tags(&self, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, Tag)>>;
     /// The nodes a tag is assigned to.
     async fn nodes_with_tag(&self, tag: i64) -> MetaResult<Vec<NodeId>>;
+
+    // ---- audit log (see `audit.rs`) ----
+    /// Appends an entry: takes the last entry's hash (or the anchor's, or the genesis value)
+    /// and assigns the next id inside one transaction that excludes every other appender, on
+    /// any node, so the chain never forks. Returns the stored entry.
+    async fn append_audit(&self, entry: &NewAuditEntry) -> MetaResult<AuditEntry>;
+    /// Entries with an id above `after_id`, only those at or after `since` when given, in id
+    /// order, at most `limit` (pages for export and verification).
+    async fn audit_entries(&self, since: Option<i64>, after_id: i64, limit: i64) -> MetaResult<Vec<AuditEntry>>;
+    /// The anchor left by expiry; `None` while nothing was ever expired.
+    async fn audit_anchor(&self) -> MetaResult<Option<AuditAnchor>>;
+    /// Deletes the oldest entries up to (not including) the first one at or after `before`,
+    /// so that what stays is still one unbroken chain, and records the newest deleted entry
+    /// as the anchor, in one transaction. Returns how many went.
+    async fn expire_audit(&self, before: i64) -> MetaResult<u64>;
 
     // ---- schema and whole-store copy ----
     /// The schema version of the database: the highest migration applied.

@@ -4,12 +4,13 @@
 //! ETags and version ids stay what clients already know). Sharing and tenancy data travel
 //! with it: organisations, groups and their members, shares and public links (with password
 //! hash, expiry and download count), recipients' mount names, one-time account links,
-//! notifications and project spaces.
+//! notifications, project spaces and the audit log with its anchor.
 //!
 //! Limit: the snapshot is held in memory as a whole: roughly 300–400 bytes per file plus the
 //! inline blocks (at most 32 KiB each), i.e. a few GB for ten million files. Short-lived state
 //! is not part of it: Login Flow v2 sessions in progress and login-throttling counters.
 
+use crate::audit::{AuditAnchor, AuditEntry};
 use crate::model::*;
 use std::collections::{HashMap, HashSet};
 
@@ -39,6 +40,9 @@ pub struct Snapshot {
     pub comments: Vec<Comment>,
     pub tags: Vec<Tag>,
     pub node_tags: Vec<NodeTagRow>,
+    /// The audit log as stored (ids and hashes kept, so the copy verifies like the source).
+    pub audit_log: Vec<AuditEntry>,
+    pub audit_anchor: Option<AuditAnchor>,
     /// The highest node id ever handed out (deleted nodes included), so that the target never
     /// hands out an id a client may still remember; 0 when none was.
     pub node_id_high_water: i64,
@@ -165,6 +169,7 @@ impl Snapshot {
         self.comments.sort_by_key(|row| row.id);
         self.tags.sort_by_key(|row| row.id);
         self.node_tags.sort_by_key(|row| (row.node, row.tag));
+        self.audit_log.sort_by_key(|row| row.id);
     }
 
     /// Checks that every reference of the sharing and tenancy rows (organisation, group, user,

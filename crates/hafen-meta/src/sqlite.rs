@@ -33,6 +33,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "language", include_str!("../migrations/sqlite/0007_language.sql")),
     (8, "activity", include_str!("../migrations/sqlite/0008_activity.sql")),
     (9, "collaboration", include_str!("../migrations/sqlite/0009_collaboration.sql")),
+    (10, "audit", include_str!("../migrations/sqlite/0010_audit.sql")),
 ];
 
 impl MigrationSource<'static> for EmbeddedMigrations {
@@ -71,6 +72,36 @@ pub struct SqliteStore {
 struct PendingCommit {
     commit: FileCommit,
     reply: tokio::sync::oneshot::Sender<MetaResult<(Node, bool)>>,
+}
+
+const AUDIT_COLUMNS: &str = "id, at, actor, ip, action, object, detail, prev_hash, hash";
+
+fn audit_from_row(row: &SqliteRow) -> Result<AuditEntry, sqlx::Error> {
+    Ok(AuditEntry {
+        id: row.try_get("id")?,
+        at: row.try_get("at")?,
+        actor: row.try_get("actor")?,
+        ip: row.try_get("ip")?,
+        action: row.try_get("action")?,
+        object: row.try_get("object")?,
+        detail: row.try_get("detail")?,
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+/// The id and hash the next audit entry chains to: the last entry's, else the anchor's, else
+/// 0 and the genesis value. Read inside the appending transaction.
+async fn audit_tail_sqlite(tx: &mut Tx) -> MetaResult<(i64, String)> {
+    let last = sqlx::query("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1").fetch_optional(&mut **tx).await?;
+    let last = match last {
+        Some(row) => Some(row),
+        None => sqlx::query("SELECT entry_id AS id, hash FROM audit_anchor").fetch_optional(&mut **tx).await?,
+    };
+    match last {
+        Some(row) => Ok((row.try_get("id")?, row.try_get("hash")?)),
+        None => Ok((0, AUDIT_GENESIS.to_string())),
+    }
 }
 
 const NODE_COLUMNS: &str = "id, owner_id, parent_id, name, is_dir, size, mtime, ctime, etag, version_id, checksum";
@@ -2345,6 +2376,74 @@ impl MetaStore for SqliteStore {
         Ok(ids.into_iter().map(NodeId).collect())
     }
 
+    async fn append_audit(&self, entry: &NewAuditEntry) -> MetaResult<AuditEntry> {
+        // BEGIN IMMEDIATE on the single writer connection: no other appender (of this process
+        // or another one on the same file) runs between reading the tail and the insert.
+        let mut tx = self.begin().await?;
+        let (last_id, last_hash) = audit_tail_sqlite(&mut tx).await?;
+        let stored = AuditEntry::chained(last_id + 1, entry, &last_hash);
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, actor, ip, action, object, detail, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(stored.id)
+        .bind(stored.at)
+        .bind(&stored.actor)
+        .bind(&stored.ip)
+        .bind(&stored.action)
+        .bind(&stored.object)
+        .bind(&stored.detail)
+        .bind(&stored.prev_hash)
+        .bind(&stored.hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    async fn audit_entries(&self, since: Option<i64>, after_id: i64, limit: i64) -> MetaResult<Vec<AuditEntry>> {
+        let rows =
+            sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE id > ? AND at >= ? ORDER BY id LIMIT ?"))
+                .bind(after_id)
+                .bind(since.unwrap_or(i64::MIN))
+                .bind(limit)
+                .fetch_all(&self.read)
+                .await?;
+        rows.iter().map(|row| Ok(audit_from_row(row)?)).collect()
+    }
+
+    async fn audit_anchor(&self) -> MetaResult<Option<AuditAnchor>> {
+        let row = sqlx::query("SELECT entry_id, hash FROM audit_anchor").fetch_optional(&self.read).await?;
+        Ok(row
+            .map(|row| Ok::<_, sqlx::Error>(AuditAnchor { id: row.try_get("entry_id")?, hash: row.try_get("hash")? }))
+            .transpose()?)
+    }
+
+    async fn expire_audit(&self, before: i64) -> MetaResult<u64> {
+        let mut tx = self.begin().await?;
+        // A prefix of the chain only: the first entry to keep is the oldest one at or after
+        // `before` (clocks of several nodes may disagree, so later ids may carry earlier times).
+        let keep_from: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(id) FROM audit_log WHERE at >= ?").bind(before).fetch_one(&mut *tx).await?;
+        let newest_gone = sqlx::query("SELECT id, hash FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT 1")
+            .bind(keep_from.unwrap_or(i64::MAX))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(newest_gone) = newest_gone else { return Ok(0) };
+        let (id, hash): (i64, String) = (newest_gone.try_get("id")?, newest_gone.try_get("hash")?);
+        let done = sqlx::query("DELETE FROM audit_log WHERE id <= ?").bind(id).execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO audit_anchor (singleton, entry_id, hash) VALUES (1, ?, ?) \
+             ON CONFLICT (singleton) DO UPDATE SET entry_id = excluded.entry_id, hash = excluded.hash",
+        )
+        .bind(id)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     async fn schema_version(&self) -> MetaResult<i64> {
         schema_version_of(&self.read).await
     }
@@ -2496,6 +2595,12 @@ impl MetaStore for SqliteStore {
         for row in sqlx::query("SELECT node_id, tag_id FROM node_tags").fetch_all(&mut *tx).await? {
             snapshot.node_tags.push(NodeTagRow { node: NodeId(row.try_get("node_id")?), tag: row.try_get("tag_id")? });
         }
+        for row in sqlx::query(&format!("SELECT {AUDIT_COLUMNS} FROM audit_log")).fetch_all(&mut *tx).await? {
+            snapshot.audit_log.push(audit_from_row(&row)?);
+        }
+        if let Some(row) = sqlx::query("SELECT entry_id, hash FROM audit_anchor").fetch_optional(&mut *tx).await? {
+            snapshot.audit_anchor = Some(AuditAnchor { id: row.try_get("entry_id")?, hash: row.try_get("hash")? });
+        }
         // AUTOINCREMENT keeps the highest id ever used here, deleted rows included.
         snapshot.node_id_high_water =
             sqlx::query_scalar("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'nodes'), 0)")
@@ -2516,6 +2621,14 @@ impl MetaStore for SqliteStore {
             sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM organisations) + (SELECT COUNT(*) FROM user_groups)")
                 .fetch_one(&mut *tx)
                 .await?;
+        // An audit log of its own would fork the copied chain.
+        let audit: i64 =
+            sqlx::query_scalar("SELECT (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(*) FROM audit_anchor)")
+                .fetch_one(&mut *tx)
+                .await?;
+        if audit > 0 {
+            return Err(MetaError::Conflict(format!("the target metadata store has an audit log ({audit} rows)")));
+        }
         if users + node_count + tenancy > 0 {
             return Err(MetaError::Conflict(format!(
                 "the target metadata store is not empty ({users} accounts, {node_count} files and folders, \
@@ -2816,6 +2929,27 @@ impl MetaStore for SqliteStore {
                 .bind(i64::from(row.user_visible))
                 .bind(i64::from(row.user_assignable))
                 .bind(row.created_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for row in &snapshot.audit_log {
+            sqlx::query(&format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+                .bind(row.id)
+                .bind(row.at)
+                .bind(&row.actor)
+                .bind(&row.ip)
+                .bind(&row.action)
+                .bind(&row.object)
+                .bind(&row.detail)
+                .bind(&row.prev_hash)
+                .bind(&row.hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(anchor) = &snapshot.audit_anchor {
+            sqlx::query("INSERT INTO audit_anchor (singleton, entry_id, hash) VALUES (1, ?, ?)")
+                .bind(anchor.id)
+                .bind(&anchor.hash)
                 .execute(&mut *tx)
                 .await?;
         }

@@ -85,9 +85,9 @@ conformance! {
         referenced_blocks, uploads, login_flows, inline_blocks, login_throttling, organisations,
         org_members_and_usage, groups, shares, received_shares, link_download_limit, node_chain,
         account_tokens, notifications, copy_into_other_owner, spaces, bulk_users, activities,
-        mail_digests, comments, tags;
+        mail_digests, comments, tags, audit_log;
     two: concurrent_commits_same_path, concurrent_create_folder, concurrent_commits_if_match,
-        concurrent_commits_many_paths,
+        concurrent_commits_many_paths, concurrent_audit_appends,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1840,4 +1840,78 @@ async fn tags(store: Store) {
     assert_eq!(store.tag(akte.id).await.unwrap(), None);
     store.delete_node(f.id).await.unwrap();
     assert!(store.nodes_with_tag(eilig.id).await.unwrap().is_empty(), "assignments go with the node");
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit log
+
+fn audit_entry(at: i64, action: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        at,
+        actor: "alice".into(),
+        ip: "192.0.2.1".into(),
+        action: action.into(),
+        object: "/docs".into(),
+        detail: r#"{"k":1}"#.into(),
+    }
+}
+
+/// Checks that `entries` form one chain starting after `start` (id and hash).
+fn assert_chain(entries: &[AuditEntry], start: (i64, &str)) {
+    let (mut id, mut hash) = (start.0, start.1.to_string());
+    for entry in entries {
+        assert_eq!(entry.id, id + 1, "ids are contiguous");
+        assert_eq!(entry.prev_hash, hash, "entry {} chains to its predecessor", entry.id);
+        assert_eq!(entry.hash, entry.computed_hash(), "entry {} hashes its fields", entry.id);
+        (id, hash) = (entry.id, entry.hash.clone());
+    }
+}
+
+async fn audit_log(store: Store) {
+    assert_eq!(store.audit_anchor().await.unwrap(), None);
+    assert!(store.audit_entries(None, 0, 10).await.unwrap().is_empty());
+    assert_eq!(store.expire_audit(NOW).await.unwrap(), 0, "nothing to expire");
+    let first = store.append_audit(&audit_entry(NOW, "login.success")).await.unwrap();
+    assert_eq!((first.id, first.prev_hash.as_str()), (1, AUDIT_GENESIS));
+    store.append_audit(&audit_entry(NOW + 1, "share.create")).await.unwrap();
+    store.append_audit(&audit_entry(NOW + 2, "link.access")).await.unwrap();
+    let all = store.audit_entries(None, 0, 10).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_chain(&all, (0, AUDIT_GENESIS));
+    assert_eq!((all[0].actor.as_str(), all[0].ip.as_str(), all[0].object.as_str()), ("alice", "192.0.2.1", "/docs"));
+    assert_eq!(all[0].detail, r#"{"k":1}"#);
+    assert_eq!(all[0], first);
+    // Paging and the time filter.
+    assert_eq!(store.audit_entries(None, 1, 1).await.unwrap(), vec![all[1].clone()]);
+    assert_eq!(store.audit_entries(Some(NOW + 1), 0, 10).await.unwrap(), all[1..].to_vec());
+
+    // Expiry removes a prefix and leaves the newest removed entry as the anchor.
+    assert_eq!(store.expire_audit(NOW + 2).await.unwrap(), 2);
+    assert_eq!(store.audit_anchor().await.unwrap(), Some(AuditAnchor { id: 2, hash: all[1].hash.clone() }));
+    let left = store.audit_entries(None, 0, 10).await.unwrap();
+    assert_eq!(left, all[2..].to_vec());
+    // A later entry with an earlier time (another node's clock) does not open a gap.
+    store.append_audit(&audit_entry(NOW - 100, "account.create")).await.unwrap();
+    assert_eq!(store.expire_audit(NOW + 2).await.unwrap(), 0, "entry 3 is kept, so entry 4 is too");
+    assert_eq!(store.expire_audit(i64::MAX).await.unwrap(), 2, "everything");
+    let anchor = store.audit_anchor().await.unwrap().expect("anchor");
+    assert_eq!(anchor.id, 4);
+    // With the table empty the chain goes on from the anchor.
+    let next = store.append_audit(&audit_entry(NOW + 3, "login.failure")).await.unwrap();
+    assert_eq!((next.id, next.prev_hash.as_str()), (5, anchor.hash.as_str()));
+    assert_chain(&store.audit_entries(None, 0, 10).await.unwrap(), (anchor.id, &anchor.hash));
+}
+
+async fn concurrent_audit_appends(first: Store, second: Store) {
+    let mut tasks = Vec::new();
+    for i in 0..WRITERS * 2 {
+        let store = pick(&first, &second, i);
+        tasks.push(tokio::spawn(async move { store.append_audit(&audit_entry(NOW, &format!("action.{i}"))).await }));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("append");
+    }
+    let entries = second.audit_entries(None, 0, 1000).await.unwrap();
+    assert_eq!(entries.len(), WRITERS * 2, "every append is kept");
+    assert_chain(&entries, (0, AUDIT_GENESIS));
 }

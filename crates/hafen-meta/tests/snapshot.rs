@@ -248,6 +248,18 @@ async fn fill_sharing(store: &Store) -> Sharing {
         .await
         .unwrap();
     store.assign_tag(reports.id, tag.id).await.unwrap();
+    // An audit log whose oldest entry was expired: the copy keeps ids, hashes and the anchor.
+    for (at, action) in [(NOW - 10, "login.success"), (NOW, "share.create"), (NOW + 1, "link.access")] {
+        let entry = NewAuditEntry {
+            at,
+            actor: "carol".into(),
+            action: action.into(),
+            detail: "{}".into(),
+            ..Default::default()
+        };
+        store.append_audit(&entry).await.unwrap();
+    }
+    assert_eq!(store.expire_audit(NOW).await.unwrap(), 1);
     let space = store
         .create_space(
             &NewSpace {
@@ -353,9 +365,14 @@ async fn round_trip(source_url: String, target_url: String) {
     assert_eq!(comments, snapshot.comments, "comments are carried");
     assert_eq!(target.nodes_with_tag(snapshot.tags[0].id).await.unwrap(), vec![snapshot.node_tags[0].node]);
 
+    assert_eq!(snapshot.audit_log.len(), 2, "the audit log is carried");
+    assert_eq!(target.audit_anchor().await.unwrap().map(|anchor| anchor.id), Some(1));
+
     // A second import is refused and changes nothing.
     assert!(matches!(target.import_snapshot(&snapshot).await, Err(MetaError::Conflict(_))));
     assert_eq!(target.export_snapshot().await.unwrap(), snapshot);
+    let next = target.append_audit(&NewAuditEntry { at: NOW + 2, ..Default::default() }).await.unwrap();
+    assert_eq!((next.id, &next.prev_hash), (4, &snapshot.audit_log[1].hash), "the copied chain goes on");
 
     // New rows get fresh ids: nodes above the deleted one, the others above the imported ones.
     let fresh = target.create_folder(chain[0].id, "fresh", NOW).await.unwrap();

@@ -105,6 +105,26 @@ pub enum Command {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// Check or export the audit log (logins, sharing, link access, administration)
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every entry's hash, every link of the chain and that no id is missing, from the
+    /// retention anchor on. Exit status 1 naming the first bad entry when the log was tampered with
+    Verify,
+    /// Print the entries, oldest first
+    Export {
+        /// Only entries at or after this time: RFC 3339 (2026-01-31T08:00:00Z, or with an
+        /// offset such as +01:00) or seconds since the epoch
+        #[arg(long)]
+        since: Option<String>,
+        /// Output format: jsonl (one JSON object per line)
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,6 +188,9 @@ pub struct MaintenanceArgs {
     /// How often due digests are looked for
     #[arg(long, env = "HAFEN_MAIL_DIGEST_CHECK_SECONDS", default_value_t = 30)]
     pub mail_digest_check_seconds: u64,
+    /// Audit log entries are kept this many days (the oldest are then removed; the log stays verifiable)
+    #[arg(long, env = "HAFEN_AUDIT_RETENTION_DAYS", default_value_t = hafen_core::AUDIT_RETENTION_DEFAULT_DAYS)]
+    pub audit_retention_days: i64,
 }
 
 /// Built-in TLS and connection deadlines of `serve`.
@@ -445,6 +468,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
             migrate(&settings).await
         }
+        Command::Audit(command) => {
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let core = server::open_core(&settings).await?;
+            audit_command(&core, command).await
+        }
         Command::Store(StoreCommand::CopyBlobs { from, to, concurrency }) => copy_blobs(&from, &to, concurrency).await,
         Command::Store(StoreCommand::Copy { from_database, from_blobs, to_database, to_blobs, concurrency }) => {
             let settings =
@@ -518,6 +547,92 @@ async fn restore(
     );
     let (database, _) = backup_urls(&dir);
     copy_instance(&database, blobs, to_database, to_blobs, concurrency).await
+}
+
+/// `hafen audit …`.
+async fn audit_command(core: &Arc<Core>, command: AuditCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        AuditCommand::Verify => {
+            let report = core.verify_audit().await?;
+            let from = report.anchor.map(|id| format!(" after expired entry {id}")).unwrap_or_default();
+            match report.problem {
+                None => {
+                    println!("audit log intact: {} entries{from}", report.entries);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Some(problem) => {
+                    println!(
+                        "audit log damaged: entry {} {}: {} ({} entries intact before it)",
+                        problem.id,
+                        problem.damage.as_str(),
+                        problem.explanation,
+                        report.entries
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        AuditCommand::Export { since, format } => {
+            anyhow::ensure!(format == "jsonl", "unknown format {format:?}: use jsonl");
+            let since = since.as_deref().map(parse_time).transpose()?;
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            core.export_audit(since, &mut |entry| {
+                let line = serde_json::json!({
+                    "id": entry.id,
+                    "at": rfc3339(entry.at),
+                    "actor": entry.actor,
+                    "ip": entry.ip,
+                    "action": entry.action,
+                    "object": entry.object,
+                    // The stored text is JSON; shown as such (a damaged one as a string).
+                    "detail": serde_json::from_str::<serde_json::Value>(&entry.detail)
+                        .unwrap_or_else(|_| serde_json::Value::String(entry.detail.clone())),
+                    "hash": entry.hash,
+                });
+                writeln!(out, "{line}")
+            })
+            .await?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Seconds since the epoch as RFC 3339 in UTC.
+fn rfc3339(at: i64) -> String {
+    let time = if at >= 0 {
+        std::time::UNIX_EPOCH + Duration::from_secs(at as u64)
+    } else {
+        std::time::UNIX_EPOCH - Duration::from_secs(at.unsigned_abs())
+    };
+    humantime::format_rfc3339_seconds(time).to_string()
+}
+
+/// Seconds since the epoch, or RFC 3339 with `Z` or a `±HH:MM` offset.
+fn parse_time(text: &str) -> anyhow::Result<i64> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Ok(seconds);
+    }
+    let invalid = || anyhow::anyhow!("{text:?} is neither RFC 3339 (2026-01-31T08:00:00Z) nor seconds since the epoch");
+    // humantime reads UTC only: take an offset off and apply it ourselves.
+    let (local, offset_secs) = match text.len().checked_sub(6).and_then(|at| text.get(at..).map(|tail| (at, tail))) {
+        Some((at, tail))
+            if tail.is_ascii() && (tail.starts_with('+') || tail.starts_with('-')) && tail.as_bytes()[3] == b':' =>
+        {
+            let hours: i64 = tail[1..3].parse().map_err(|_| invalid())?;
+            let minutes: i64 = tail[4..6].parse().map_err(|_| invalid())?;
+            let sign = if tail.starts_with('-') { -1 } else { 1 };
+            (format!("{}Z", &text[..at]), sign * (hours * 3600 + minutes * 60))
+        }
+        _ => (text.to_string(), 0),
+    };
+    let time = humantime::parse_rfc3339_weak(&local).map_err(|_| invalid())?;
+    let seconds = match time.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => after.as_secs() as i64,
+        Err(before) => -(before.duration().as_secs() as i64),
+    };
+    Ok(seconds - offset_secs)
 }
 
 /// `hafen migrate`: the schema version before and after applying pending migrations.
@@ -610,7 +725,7 @@ async fn user_command(core: &Arc<Core>, command: UserCommand) -> anyhow::Result<
             writeln!(out, "deleted account {name}")?;
         }
         UserCommand::AppPassword { name, label } => {
-            let token = core.create_app_password(&name, &label).await?;
+            let token = core.create_app_password_by("operator", &name, &label).await?;
             writeln!(out, "{token}")?;
         }
         UserCommand::AppPasswords { name } => {
@@ -621,7 +736,7 @@ async fn user_command(core: &Arc<Core>, command: UserCommand) -> anyhow::Result<
         }
         UserCommand::RevokeAppPassword { name, id } => {
             let user = core.account(&name).await?;
-            core.revoke_app_password(&user, id).await?;
+            core.revoke_app_password_by("operator", &user, id).await?;
             writeln!(out, "revoked app password {id} of {name}")?;
         }
     }

@@ -197,6 +197,10 @@ async fn run_maintenance(core: Arc<Core>, timing: MaintenanceArgs) {
             Ok(expired) => tracing::info!(expired, "expired activity entries"),
             Err(error) => tracing::error!(%error, "expiring activities failed"),
         }
+        // Retention of the audit log (the store keeps an anchor, so it still verifies).
+        if let Err(error) = core.expire_audit(timing.audit_retention_days).await {
+            tracing::error!(%error, "expiring audit log entries failed");
+        }
         match core.expire_trash(timing.trash_retention_seconds as i64).await {
             Ok(0) => {}
             Ok(expired) => tracing::info!(expired, "expired items of trash bins"),

@@ -201,7 +201,7 @@ async fn password(
     let (current, new) = (field(&form, "current"), field(&form, "new"));
     let name = web.user.name.clone();
     let client = auth::client_address(peer, &headers, &state.config);
-    let verified = match state.core.authenticate(&name, current, client).await {
+    let verified = match state.core.authenticate_via(&name, current, client, "settings").await {
         // An app password proves possession of a device, not knowledge of the password.
         Ok(AuthOutcome::Authenticated(_)) => match state.core.is_app_password(&name, current).await {
             Ok(is_app_password) => !is_app_password,
