@@ -81,6 +81,19 @@ impl Core {
         Ok(self.meta.user(row.user).await?)
     }
 
+    /// When a live session began (its password was entered), in seconds since the epoch;
+    /// `None` for unknown, ended or expired sessions. Administration asks for a recent one.
+    pub async fn web_session_started(&self, token: &str) -> CoreResult<Option<i64>> {
+        if token.len() != SESSION_TOKEN_LENGTH {
+            return Ok(None);
+        }
+        let Some(row) = self.meta.account_token(&token_digest(token)).await? else { return Ok(None) };
+        if row.purpose != SESSION_PURPOSE || row.expires_at <= unix_now() {
+            return Ok(None);
+        }
+        Ok(Some(row.expires_at - WEB_SESSION_LIFETIME_SECS))
+    }
+
     /// Ends a session (logout); unknown tokens are ignored.
     pub async fn end_web_session(&self, token: &str) -> CoreResult<()> {
         self.meta.take_account_token(&token_digest(token)).await?;

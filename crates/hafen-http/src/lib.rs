@@ -48,6 +48,9 @@ pub struct HttpConfig {
     /// HSTS, and cookies are `Secure`. Off when a reverse proxy terminates TLS (it sets HSTS,
     /// and `X-Forwarded-Proto` from a trusted proxy says the connection is secure).
     pub tls: bool,
+    /// Administration actions of the web interface need a password entered this recently
+    /// (seconds; `None`: 15 minutes); older sessions are sent to log in again first.
+    pub admin_reauth_secs: Option<i64>,
 }
 
 /// HSTS for one year (no `includeSubDomains`: other hosts of the domain are not ours to pin).

@@ -122,6 +122,7 @@ pub async fn serve(
         trusted_proxies: settings.trusted_proxies.clone(),
         accessibility_contact: accessibility_contact.unwrap_or_else(|| "barrierefreiheit@localhost".into()),
         tls: tls.is_some(),
+        admin_reauth_secs: std::env::var("HAFEN_ADMIN_REAUTH_SECONDS").ok().and_then(|value| value.parse().ok()),
     };
     let app = hafen_http::router(core, config);
     if let Some(tls) = &tls {

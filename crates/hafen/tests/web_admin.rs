@@ -472,3 +472,29 @@ fn forged_forms_are_refused() {
     assert_eq!(propfind_status(&server, "admin", ADMIN_PASSWORD), 207);
     assert_eq!(anna.get("/admin").status, 403);
 }
+
+/// Administration actions need a recently entered password: an older session is sent to the
+/// login form (which says why), nothing changes, and after entering the password again the
+/// action works (window 2 s here, 15 minutes by default).
+#[test]
+fn administration_asks_for_the_password_again_after_a_while() {
+    let server = TestServer::start_with_env(&[], &[("HAFEN_ADMIN_REAUTH_SECONDS", "2")]);
+    let mut admin = Browser::login(&server, "admin", ADMIN_PASSWORD);
+    let (location, _) = admin.post_and_follow("/admin/orgs", &[("name", "frisch"), ("quota", "")]);
+    assert!(location.starts_with("/admin"), "a fresh session administers: {location}");
+    std::thread::sleep(std::time::Duration::from_millis(3000));
+    let reply = admin.post("/admin/orgs", &[("name", "spaeter"), ("quota", "")]);
+    assert_eq!(reply.status, 303);
+    let location = reply.header("Location").expect("Location").to_string();
+    assert!(location.starts_with("/login?reauth=1"), "{location}");
+    let form = admin.page(&location);
+    assert!(form.contains("bestätigen Sie Ihr Passwort"), "{form}");
+    let orgs = server.cli(&["org", "list"], None).1;
+    assert!(orgs.contains("frisch") && !orgs.contains("spaeter"), "nothing changed: {orgs}");
+    // The rest of the interface keeps working with the older session.
+    assert_eq!(admin.get("/apps/files/").status, 200);
+    let mut again = Browser::login(&server, "admin", ADMIN_PASSWORD);
+    let (location, _) = again.post_and_follow("/admin/orgs", &[("name", "spaeter"), ("quota", "")]);
+    assert!(location.starts_with("/admin"), "{location}");
+    assert!(server.cli(&["org", "list"], None).1.contains("spaeter"));
+}

@@ -9,7 +9,9 @@
 //! exception: the page is rendered directly with the one-time link, which must not end up in
 //! a URL.
 
-use super::{back_to, error_key, error_page, flash, message, render, web_form, web_user, WebUser};
+use super::{
+    back_to, error_key, error_page, flash, message, percent_encode, redirect, render, web_form, web_user, WebUser,
+};
 use crate::i18n::Lang;
 use crate::login_flow::field;
 use crate::AppState;
@@ -76,6 +78,9 @@ fn administers(user: &User) -> bool {
     user.is_admin || (user.org_admin && user.org.is_some())
 }
 
+/// How recently an administrator must have entered the password (default).
+const ADMIN_REAUTH_SECS: i64 = 15 * 60;
+
 fn forbidden(lang: Lang) -> Response {
     message(lang, StatusCode::FORBIDDEN, "admin.forbidden.title", "admin.forbidden")
 }
@@ -90,6 +95,13 @@ async fn admin_form(
     let (web, form) = web_form(state, uri, headers, body).await?;
     if !administers(&web.user) {
         return Err(forbidden(web.lang));
+    }
+    // Re-authentication: an administration action needs a password entered recently, so an
+    // unattended browser session cannot be used to change accounts.
+    let window = state.config.admin_reauth_secs.unwrap_or(ADMIN_REAUTH_SECS);
+    let started = state.core.web_session_started(&web.session).await.ok().flatten();
+    if started.is_none_or(|at| hafen_core::unix_now() - at > window) {
+        return Err(redirect(&format!("/login?reauth=1&user={}", percent_encode(&web.user.name))));
     }
     Ok((web, form))
 }

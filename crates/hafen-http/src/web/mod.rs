@@ -257,12 +257,20 @@ async fn login_page(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    // `reauth=1`: administration asks a logged-in administrator for the password again.
+    let reauth = query.get("reauth").is_some_and(|value| value == "1");
     if let Some(session) = auth::cookie_value(&headers, SESSION_COOKIE) {
-        if let Ok(Some(_)) = state.core.web_session_user(session).await {
-            return redirect("/apps/files/");
+        if !reauth {
+            if let Ok(Some(_)) = state.core.web_session_user(session).await {
+                return redirect("/apps/files/");
+            }
         }
     }
     let lang = Lang::from_headers(&headers);
+    if reauth {
+        let user = query.get("user").map_or("", String::as_str);
+        return login_form(lang, &uri, StatusCode::OK, user, "/admin", Some("web.login.reauth"));
+    }
     let target = query.get("redirect_url").map_or("/apps/files/", String::as_str);
     login_form(lang, &uri, StatusCode::OK, "", target, None)
 }
