@@ -345,6 +345,27 @@ impl Core {
         })
     }
 
+    /// The item at `path` for an operation that needs an account and read access there
+    /// (comments, tags, favourites): the account, the item and the owner of the tree holding
+    /// it. Link visitors are refused with `accounts_only` as the message.
+    pub(crate) async fn readable_item(
+        &self,
+        who: &Viewer,
+        path: &TreePath,
+        accounts_only: &str,
+    ) -> CoreResult<(User, Node, User)> {
+        let Viewer::Account(user) = who else {
+            return Err(CoreError::Forbidden(accounts_only.into()));
+        };
+        let at = self.locate(who, path).await?;
+        let node = at
+            .node()
+            .filter(|_| at.allows(perm::READ))
+            .cloned()
+            .ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
+        Ok((user.clone(), node, at.tree))
+    }
+
     /// The path under which `user` sees the node `id`: in their own tree, or inside a share
     /// mounted at their top level. NotFound when they cannot see it (clients of Nextcloud's
     /// id-based endpoints, such as comments and tags, name nodes by id).

@@ -4,7 +4,7 @@
 //! account can see the item, it gets a notification and an activity entry. Public-link
 //! visitors see no comments.
 
-use crate::access::{perm, Viewer};
+use crate::access::Viewer;
 use crate::notifications::Notice;
 use crate::{Core, CoreError, CoreResult, TreePath};
 use hafen_meta::{Comment, Node, NodeId, User};
@@ -87,18 +87,8 @@ fn check_message(message: &str) -> CoreResult<String> {
 }
 
 impl Core {
-    /// The item at `path` with the account's read access checked (comments need an account).
     async fn commentable(&self, who: &Viewer, path: &TreePath) -> CoreResult<(User, Node, User)> {
-        let Viewer::Account(user) = who else {
-            return Err(CoreError::Forbidden("comments are for accounts only".into()));
-        };
-        let at = self.locate(who, path).await?;
-        let node = at
-            .node()
-            .filter(|_| at.allows(perm::READ))
-            .cloned()
-            .ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
-        Ok((user.clone(), node, at.tree.clone()))
+        self.readable_item(who, path, "comments are for accounts only").await
     }
 
     /// The comments on the item at `path`, oldest first.

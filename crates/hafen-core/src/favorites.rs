@@ -3,8 +3,8 @@
 //! account (`urn:hafen:favorite`, name = account id), so it needs no schema of its own,
 //! follows the node through renames and moves, and goes with it when the node is deleted.
 
-use crate::access::{perm, Viewer};
-use crate::{Core, CoreError, CoreResult, TreePath};
+use crate::access::Viewer;
+use crate::{Core, CoreResult, TreePath};
 use hafen_meta::{DeadProp, NodeId, PropOp, User};
 use std::collections::HashSet;
 
@@ -14,15 +14,7 @@ impl Core {
     /// Marks (or unmarks) the item at `path` as one of the account's favourites; needs only
     /// read access (a read-only share can be a favourite too).
     pub async fn set_favorite(&self, who: &Viewer, path: &TreePath, favorite: bool) -> CoreResult<()> {
-        let Viewer::Account(user) = who else {
-            return Err(CoreError::Forbidden("only accounts have favourites".into()));
-        };
-        let at = self.locate(who, path).await?;
-        let node = at
-            .node()
-            .filter(|_| at.allows(perm::READ))
-            .cloned()
-            .ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
+        let (user, node, _) = self.readable_item(who, path, "only accounts have favourites").await?;
         let name = user.id.0.to_string();
         let op = if favorite {
             PropOp::Set(DeadProp { ns: FAVORITE_NS.into(), name, value: "1".into() })

@@ -5,7 +5,7 @@
 //! everyone who sees the item. Also finds an account's favourites and tagged items for
 //! the WebDAV `REPORT` filters.
 
-use crate::access::{perm, Viewer};
+use crate::access::Viewer;
 use crate::{Core, CoreError, CoreResult, TreePath};
 use hafen_meta::{MetaError, Node, NodeId, Tag, User};
 use std::collections::HashMap;
@@ -82,18 +82,9 @@ impl Core {
         Ok(())
     }
 
-    /// The item at `path`, which the account must be able to read.
     async fn taggable(&self, who: &Viewer, path: &TreePath) -> CoreResult<(User, Node)> {
-        let Viewer::Account(user) = who else {
-            return Err(CoreError::Forbidden("tags are for accounts only".into()));
-        };
-        let at = self.locate(who, path).await?;
-        let node = at
-            .node()
-            .filter(|_| at.allows(perm::READ))
-            .cloned()
-            .ok_or_else(|| CoreError::NotFound(format!("{} does not exist", path.to_key())))?;
-        Ok((user.clone(), node))
+        let (user, node, _) = self.readable_item(who, path, "tags are for accounts only").await?;
+        Ok((user, node))
     }
 
     /// The item at `path` and the tags assigned to it that the viewer may see.
