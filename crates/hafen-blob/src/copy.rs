@@ -1,8 +1,9 @@
 //! Copying every block of one blob store into another (migration disk ↔ S3).
 //!
-//! Each block is read from the source through `BlobStore::get`, which verifies its BLAKE3
-//! hash, and only then written to the target, so a corrupt or missing source block is
-//! reported and never copied. Blocks the target already lists are skipped, which makes the
+//! Each block is copied in its form at rest (an encrypted block stays encrypted, so a backup
+//! on another disk is as protected as the original), after the source verified it
+//! (`BlobStore::open_stored`: BLAKE3 hash, and decryption when encrypted), so a corrupt or
+//! missing source block is reported and never copied. Blocks the target already lists are skipped, which makes the
 //! copy idempotent and resumable. A failing store (unreachable, refused) aborts the copy;
 //! damaged source blocks do not: they are collected in the report.
 
@@ -21,7 +22,7 @@ pub struct CopyProgress {
     pub copied: usize,
     /// Source blocks that were missing or corrupt.
     pub damaged: usize,
-    /// Bytes written to the target.
+    /// Bytes written to the target (as stored: with encryption, the ciphertext).
     pub bytes: u64,
 }
 
@@ -66,9 +67,14 @@ pub async fn copy_listed_blocks(
             let Some(hash) = queue.next() else { break };
             let (from, to) = (from.clone(), to.clone());
             running.spawn(async move {
-                let data = from.get(&hash).await?;
-                let length = data.len() as u64;
-                to.put(&hash, data).await?;
+                let stored = from.get_stored(&hash).await?;
+                let length = stored.len() as u64;
+                let verified = {
+                    let (from, hash, stored) = (from.clone(), hash.clone(), stored.clone());
+                    tokio::task::spawn_blocking(move || from.open_stored(&hash, stored).map(drop))
+                };
+                verified.await.map_err(|join| std::io::Error::other(format!("verification failed: {join}")))??;
+                to.put_stored(&hash, stored).await?;
                 Ok(length)
             });
         }

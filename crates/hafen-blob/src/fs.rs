@@ -25,6 +25,15 @@ impl FsBlobStore {
         Ok(FsBlobStore { blocks, tmp })
     }
 
+    async fn write(&self, hash: &BlockHash, stored: Bytes, replace: bool) -> BlobResult<()> {
+        let target = self.path_of(hash);
+        let tmp = self.tmp.clone();
+        tokio::task::spawn_blocking(move || write_durably(&tmp, &target, &stored, replace))
+            .await
+            .map_err(|join| std::io::Error::other(join.to_string()))??;
+        Ok(())
+    }
+
     fn path_of(&self, hash: &BlockHash) -> PathBuf {
         let text = hash.as_str();
         self.blocks.join(&text[0..2]).join(&text[2..4]).join(text)
@@ -46,8 +55,10 @@ fn sync_dir(path: &Path) -> std::io::Result<()> {
     File::open(path)?.sync_all()
 }
 
-fn write_durably(tmp_dir: &Path, target: &Path, data: &[u8]) -> std::io::Result<()> {
-    if target.exists() {
+/// Writes `data` to `target` durably; an existing block is kept (its age refreshed) unless
+/// `replace` asks to overwrite it (atomically, by the rename).
+fn write_durably(tmp_dir: &Path, target: &Path, data: &[u8], replace: bool) -> std::io::Result<()> {
+    if !replace && target.exists() {
         // Deduplicated: refresh the age so a concurrent garbage collection keeps it.
         File::options().append(true).open(target)?.set_modified(SystemTime::now())?;
         return Ok(());
@@ -77,26 +88,28 @@ fn write_durably(tmp_dir: &Path, target: &Path, data: &[u8]) -> std::io::Result<
 
 #[async_trait]
 impl BlobStore for FsBlobStore {
-    async fn put(&self, hash: &BlockHash, data: Bytes) -> BlobResult<()> {
-        let target = self.path_of(hash);
-        let tmp = self.tmp.clone();
-        tokio::task::spawn_blocking(move || write_durably(&tmp, &target, &data))
-            .await
-            .map_err(|join| std::io::Error::other(join.to_string()))??;
-        Ok(())
+    async fn put_stored(&self, hash: &BlockHash, stored: Bytes) -> BlobResult<()> {
+        self.write(hash, stored, false).await
     }
 
+    async fn replace_stored(&self, hash: &BlockHash, stored: Bytes) -> BlobResult<()> {
+        self.write(hash, stored, true).await
+    }
+
+    async fn get_stored(&self, hash: &BlockHash) -> BlobResult<Bytes> {
+        match tokio::fs::read(self.path_of(hash)).await {
+            Ok(data) => Ok(Bytes::from(data)),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(BlobError::Missing(hash.clone())),
+            Err(error) => Err(BlobError::Io(error)),
+        }
+    }
+
+    /// Reading and hashing in one blocking task (the default would hash on the runtime).
     async fn get(&self, hash: &BlockHash) -> BlobResult<Bytes> {
         let path = self.path_of(hash);
         let expected = hash.clone();
         tokio::task::spawn_blocking(move || match fs::read(&path) {
-            Ok(data) => {
-                if BlockHash::of(&data) == expected {
-                    Ok(Bytes::from(data))
-                } else {
-                    Err(BlobError::Corrupt(expected))
-                }
-            }
+            Ok(data) => verify_plain(&expected, Bytes::from(data)),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(BlobError::Missing(expected)),
             Err(error) => Err(BlobError::Io(error)),
         })

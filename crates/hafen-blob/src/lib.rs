@@ -7,10 +7,12 @@
 //! (`fsck`). Every read verifies the block's hash, so corrupt data is never returned.
 
 mod copy;
+mod encrypted;
 mod fs;
 mod s3;
 
 pub use copy::{copy_blocks, copy_listed_blocks, CopyProgress, CopyReport};
+pub use encrypted::{rotate_blocks, EncryptedBlobStore, KeyRing, RotationProgress, RotationReport};
 pub use fs::FsBlobStore;
 pub use s3::{S3BlobStore, S3Config};
 
@@ -56,6 +58,10 @@ pub enum BlobError {
     Io(#[from] std::io::Error),
     #[error("invalid blob store url: {0}")]
     InvalidUrl(String),
+    /// Encryption at rest: a block is encrypted under a key that is not configured, or the
+    /// key configuration is unusable.
+    #[error("{0}")]
+    Key(String),
     /// A remote store failed (unreachable, refused, timed out…); the message names the
     /// operation and the store's location, never credentials.
     #[error("{0}")]
@@ -90,9 +96,38 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Stores `data` under `hash` (which the caller computed while streaming) durably: when
     /// this returns, the block survives a crash. Storing an existing block is cheap and
     /// refreshes its age so that garbage collection does not take it from an upload in flight.
-    async fn put(&self, hash: &BlockHash, data: Bytes) -> BlobResult<()>;
+    /// An encrypting store encrypts here (see `seal`).
+    async fn put(&self, hash: &BlockHash, data: Bytes) -> BlobResult<()> {
+        self.put_stored(hash, self.seal(hash, data)?).await
+    }
     /// Reads a block and verifies its hash; a mismatch is `Corrupt`, never data.
-    async fn get(&self, hash: &BlockHash) -> BlobResult<Bytes>;
+    async fn get(&self, hash: &BlockHash) -> BlobResult<Bytes> {
+        let stored = self.get_stored(hash).await?;
+        self.open_stored(hash, stored)
+    }
+    /// The form a block's content takes at rest: the content itself, or (encryption at rest)
+    /// its ciphertext. Also used for small blocks the metadata store keeps inline.
+    fn seal(&self, _hash: &BlockHash, data: Bytes) -> BlobResult<Bytes> {
+        Ok(data)
+    }
+    /// The content of a block from its form at rest, verified against `hash`: `Corrupt` when
+    /// it does not match (or does not decrypt), never data.
+    fn open_stored(&self, hash: &BlockHash, stored: Bytes) -> BlobResult<Bytes> {
+        verify_plain(hash, stored)
+    }
+    /// A new form at rest of a block under the current encryption key, or `None` when the
+    /// stored form is already current (always, without encryption): key rotation.
+    fn reseal(&self, _hash: &BlockHash, _stored: Bytes) -> BlobResult<Option<Bytes>> {
+        Ok(None)
+    }
+    /// Stores a block's bytes at rest exactly as given (copies between stores, which keep
+    /// encrypted blocks encrypted); like `put` for an existing block.
+    async fn put_stored(&self, hash: &BlockHash, stored: Bytes) -> BlobResult<()>;
+    /// A block's bytes at rest, unverified (`Missing` when absent).
+    async fn get_stored(&self, hash: &BlockHash) -> BlobResult<Bytes>;
+    /// Overwrites a stored block atomically and durably with another form of the same content
+    /// (key rotation); readers see the old or the new bytes, never a mix.
+    async fn replace_stored(&self, hash: &BlockHash, stored: Bytes) -> BlobResult<()>;
     async fn delete(&self, hash: &BlockHash) -> BlobResult<()>;
     /// Deletes the block only if it was not stored or refreshed after `cutoff` (garbage
     /// collection: a deduplicated upload refreshes a block just before referencing it, so
@@ -104,6 +139,20 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn clean_temporary(&self, older_than: SystemTime) -> BlobResult<usize>;
     /// Cheap reachability check for health probes.
     async fn check(&self) -> BlobResult<()>;
+}
+
+/// A block stored without encryption, checked against its hash. An encrypted block read by a
+/// server without the key says so instead of looking corrupt.
+pub(crate) fn verify_plain(hash: &BlockHash, stored: Bytes) -> BlobResult<Bytes> {
+    if BlockHash::of(&stored) == *hash {
+        Ok(stored)
+    } else if encrypted::looks_encrypted(&stored) {
+        Err(BlobError::Key(format!(
+            "block {hash} is encrypted at rest, but no encryption key is configured (--encryption-key-file)"
+        )))
+    } else {
+        Err(BlobError::Corrupt(hash.clone()))
+    }
 }
 
 /// The URL forms [`open`] accepts, for error messages and help texts.

@@ -199,23 +199,21 @@ impl S3BlobStore {
 
 #[async_trait]
 impl BlobStore for S3BlobStore {
-    async fn put(&self, hash: &BlockHash, data: Bytes) -> BlobResult<()> {
+    /// An S3 PUT replaces an existing object atomically: both writes are the same request.
+    async fn put_stored(&self, hash: &BlockHash, stored: Bytes) -> BlobResult<()> {
         let key = Self::key_of(hash);
-        self.op.write(&key, data).await.map_err(|error| self.error("PUT", &key, error))?;
+        self.op.write(&key, stored).await.map_err(|error| self.error("PUT", &key, error))?;
         Ok(())
     }
 
-    async fn get(&self, hash: &BlockHash) -> BlobResult<Bytes> {
+    async fn replace_stored(&self, hash: &BlockHash, stored: Bytes) -> BlobResult<()> {
+        self.put_stored(hash, stored).await
+    }
+
+    async fn get_stored(&self, hash: &BlockHash) -> BlobResult<Bytes> {
         let key = Self::key_of(hash);
         match self.op.read(&key).await {
-            Ok(buffer) => {
-                let data = buffer.to_bytes();
-                if BlockHash::of(&data) == *hash {
-                    Ok(data)
-                } else {
-                    Err(BlobError::Corrupt(hash.clone()))
-                }
-            }
+            Ok(buffer) => Ok(buffer.to_bytes()),
             Err(error) if error.kind() == ErrorKind::NotFound => Err(BlobError::Missing(hash.clone())),
             Err(error) => Err(self.error("GET", &key, error)),
         }

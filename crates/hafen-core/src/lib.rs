@@ -39,7 +39,7 @@ pub use comments::{mentioned_names, CommentView, COMMENT_MAX_CHARS};
 pub use directory::{Invitation, Sharee, INVITATION_LIFETIME_SECS};
 pub use error::{CoreError, CoreResult};
 pub use files::{CopyOrMove, Entry, Listing, PutOptions, PutOutcome, Quota};
-pub use fsck::{Damage, DamageKind, FsckReport};
+pub use fsck::{Damage, DamageKind, FsckReport, RotationSummary};
 pub use hafen_meta::{
     Activity, AppPassword, AuditEntry, DeadProp, Group, Lock, Node, NodeId, Notification, OrgId, Organisation, PropOp,
     Share, ShareRecipient, Space, SpaceId, Tag, UploadChunk, UploadSession, User, UserId, VersionId,

@@ -58,11 +58,12 @@ impl BlockSource {
             None => None,
         };
         if let Some(data) = inline {
-            if BlockHash::of(&data) != parsed {
-                tracing::error!(block = hash, "inline block failed verification");
-                return Err(CoreError::Corrupt(format!("block {hash} failed verification")));
-            }
-            return Ok(data);
+            // In its form at rest (encrypted with encryption at rest): opened and verified by
+            // the blob store, like any block.
+            return self.blobs.open_stored(&parsed, data).map_err(|error| {
+                tracing::error!(block = hash, %error, "inline block failed verification");
+                CoreError::from(error)
+            });
         }
         self.blobs.get(&parsed).await.map_err(|error| {
             tracing::error!(%error, "block verification failed");
@@ -148,9 +149,12 @@ impl BlockWriter {
         let small = self.blocks.is_empty() && self.in_flight.is_empty() && self.buffer.len() <= INLINE_MAX;
         if self.allow_inline && small && !self.buffer.is_empty() {
             let data = std::mem::take(&mut self.buffer);
-            let hash = BlockHash::of(&data).to_string();
-            self.blocks.push(BlockRef { hash: hash.clone(), len: data.len() as i64 });
-            inline.push(InlineBlock { hash, data: data.to_vec() });
+            let hash = BlockHash::of(&data);
+            self.blocks.push(BlockRef { hash: hash.to_string(), len: data.len() as i64 });
+            // Kept in the metadata store in the blob store's form at rest (encrypted when
+            // encryption at rest is on), so small files are protected like large ones.
+            let stored = self.blobs.seal(&hash, data.freeze())?;
+            inline.push(InlineBlock { hash: hash.to_string(), data: stored.to_vec() });
         }
         self.flush_block().await?;
         while !self.in_flight.is_empty() {

@@ -170,6 +170,12 @@ pub trait MetaStore: Send + Sync + 'static {
 
     /// The data of a block stored inline (see `FileCommit::inline_blocks`).
     async fn inline_block(&self, hash: &str) -> MetaResult<Option<Vec<u8>>>;
+    /// Hashes of inline blocks after `after` in hash order, at most `limit` (key rotation walks
+    /// them page by page).
+    async fn inline_block_hashes(&self, after: &str, limit: i64) -> MetaResult<Vec<String>>;
+    /// Replaces an inline block's stored form by another form of the same content (key
+    /// rotation re-encrypting it); returns whether the block was there.
+    async fn replace_inline_block(&self, hash: &str, data: &[u8]) -> MetaResult<bool>;
     /// Deletes inline blocks no version references any more; returns how many.
     async fn collect_inline_garbage(&self) -> MetaResult<u64>;
 

@@ -1487,6 +1487,23 @@ impl MetaStore for PostgresStore {
             .await?)
     }
 
+    async fn inline_block_hashes(&self, after: &str, limit: i64) -> MetaResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT hash FROM inline_blocks WHERE hash > $1 ORDER BY hash LIMIT $2")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn replace_inline_block(&self, hash: &str, data: &[u8]) -> MetaResult<bool> {
+        let done = sqlx::query("UPDATE inline_blocks SET data = $1 WHERE hash = $2")
+            .bind(data)
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn collect_inline_garbage(&self) -> MetaResult<u64> {
         let mut tx = self.begin().await?;
         // Waits for every transaction that wrote `inline_blocks` (a commit that found its block

@@ -62,16 +62,62 @@ impl MigrationSource<'static> for EmbeddedMigrations {
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
-    /// File commits waiting for the next group commit (see `commit_file`).
+    /// File commits and activity entries waiting for the next group commit (see `group_commit`).
     pending_commits: std::sync::Mutex<Vec<PendingCommit>>,
     /// Held by the caller that currently runs a group commit.
     committer: tokio::sync::Mutex<()>,
 }
 
-/// A file commit queued for a group commit, with the channel its caller waits on.
-struct PendingCommit {
-    commit: FileCommit,
-    reply: tokio::sync::oneshot::Sender<MetaResult<(Node, bool)>>,
+/// Work queued for a group commit, with the channel its caller waits on: a file commit, or
+/// activity entries (one per changed file, so they ride in the same transaction and fsync
+/// instead of taking the single writer once more each).
+enum PendingCommit {
+    File { commit: FileCommit, reply: tokio::sync::oneshot::Sender<MetaResult<(Node, bool)>> },
+    Activities { entries: Vec<Activity>, reply: tokio::sync::oneshot::Sender<MetaResult<()>> },
+}
+
+impl PendingCommit {
+    /// Answers the caller with a failure of the whole batch.
+    fn fail(self, message: &str) {
+        match self {
+            PendingCommit::File { reply, .. } => {
+                let _ = reply.send(Err(MetaError::Commit(message.to_string())));
+            }
+            PendingCommit::Activities { reply, .. } => {
+                let _ = reply.send(Err(MetaError::Commit(message.to_string())));
+            }
+        }
+    }
+}
+
+/// The answer a queued piece of work gets once its group commit is durable.
+enum PendingAnswer {
+    File(tokio::sync::oneshot::Sender<MetaResult<(Node, bool)>>, MetaResult<(Node, bool)>),
+    Activities(tokio::sync::oneshot::Sender<MetaResult<()>>),
+}
+
+impl PendingAnswer {
+    fn send(self) {
+        match self {
+            PendingAnswer::File(reply, result) => {
+                let _ = reply.send(result);
+            }
+            PendingAnswer::Activities(reply) => {
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
+
+    fn fail(self, message: &str) {
+        match self {
+            PendingAnswer::File(reply, _) => {
+                let _ = reply.send(Err(MetaError::Commit(message.to_string())));
+            }
+            PendingAnswer::Activities(reply) => {
+                let _ = reply.send(Err(MetaError::Commit(message.to_string())));
+            }
+        }
+    }
 }
 
 const AUDIT_COLUMNS: &str = "id, at, actor, ip, action, object, detail, prev_hash, hash";
@@ -422,6 +468,25 @@ async fn schema_version_of(pool: &SqlitePool) -> MetaResult<i64> {
 }
 
 impl SqliteStore {
+    /// Group commit: concurrent writers of file versions and activity entries share one
+    /// transaction and so one fsync of the WAL. Each caller queues its work and then takes the
+    /// committer lock; whoever holds it runs everything queued so far (see `run_commit_batch`
+    /// for how one refused commit leaves the others alone). Returns once the batch holding
+    /// this caller's work is done; the answer arrives on the caller's channel.
+    async fn group_commit(&self, work: PendingCommit) -> MetaResult<()> {
+        self.pending_commits.lock().map_err(|_| MetaError::Commit("commit queue poisoned".into()))?.push(work);
+        let _committer = self.committer.lock().await;
+        let batch = std::mem::take(
+            &mut *self.pending_commits.lock().map_err(|_| MetaError::Commit("commit queue poisoned".into()))?,
+        );
+        if !batch.is_empty() {
+            // A task of its own, so a cancelled caller never aborts the others' commits.
+            let write = self.write.clone();
+            let _ = tokio::spawn(run_commit_batch(write, batch)).await;
+        }
+        Ok(())
+    }
+
     /// The schema version this build migrates to (its last migration).
     pub const LATEST_SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
@@ -724,7 +789,7 @@ async fn run_commit_batch(write: SqlitePool, batch: Vec<PendingCommit>) {
         Err(error) => {
             let message = error.to_string();
             for pending in batch {
-                let _ = pending.reply.send(Err(MetaError::Commit(message.clone())));
+                pending.fail(&message);
             }
             return;
         }
@@ -732,44 +797,76 @@ async fn run_commit_batch(write: SqlitePool, batch: Vec<PendingCommit>) {
     // No savepoints: `commit_tx` makes all its checks (parent, precondition, quota) before its
     // first write, so a refused commit has written nothing and the batch goes on. Any other
     // error may leave a commit half-written: then the whole batch is rolled back and fails.
-    type Reply = tokio::sync::oneshot::Sender<MetaResult<(Node, bool)>>;
-    let mut answers: Vec<(Reply, MetaResult<(Node, bool)>)> = Vec::with_capacity(batch.len());
-    let mut pending_commits = batch.into_iter();
-    while let Some(pending) = pending_commits.next() {
-        match SqliteStore::commit_tx(&mut tx, &pending.commit).await {
-            Err(
-                error @ (MetaError::Backend(_)
-                | MetaError::Migrate(_)
-                | MetaError::Commit(_)
-                | MetaError::InvalidUrl(_)),
-            ) => {
-                let message = error.to_string();
-                drop(tx);
-                let _ = pending.reply.send(Err(error));
-                for (reply, _) in answers {
-                    let _ = reply.send(Err(MetaError::Commit(message.clone())));
+    let mut answers: Vec<PendingAnswer> = Vec::with_capacity(batch.len());
+    let mut pending_work = batch.into_iter();
+    while let Some(pending) = pending_work.next() {
+        let failure = match pending {
+            PendingCommit::File { commit, reply } => match SqliteStore::commit_tx(&mut tx, &commit).await {
+                Err(
+                    error @ (MetaError::Backend(_)
+                    | MetaError::Migrate(_)
+                    | MetaError::Commit(_)
+                    | MetaError::InvalidUrl(_)),
+                ) => {
+                    let message = error.to_string();
+                    let _ = reply.send(Err(error));
+                    Some(message)
                 }
-                for rest in pending_commits {
-                    let _ = rest.reply.send(Err(MetaError::Commit(message.clone())));
+                result => {
+                    answers.push(PendingAnswer::File(reply, result));
+                    None
                 }
-                return;
+            },
+            PendingCommit::Activities { entries, reply } => match insert_activities(&mut tx, &entries).await {
+                Ok(()) => {
+                    answers.push(PendingAnswer::Activities(reply));
+                    None
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    let _ = reply.send(Err(error.into()));
+                    Some(message)
+                }
+            },
+        };
+        if let Some(message) = failure {
+            drop(tx);
+            for answer in answers {
+                answer.fail(&message);
             }
-            result => answers.push((pending.reply, result)),
+            for rest in pending_work {
+                rest.fail(&message);
+            }
+            return;
         }
     }
     match tx.commit().await {
-        Ok(()) => {
-            for (reply, result) in answers {
-                let _ = reply.send(result);
-            }
-        }
+        Ok(()) => answers.into_iter().for_each(PendingAnswer::send),
         Err(error) => {
             let message = error.to_string();
-            for (reply, _) in answers {
-                let _ = reply.send(Err(MetaError::Commit(message.clone())));
+            for answer in answers {
+                answer.fail(&message);
             }
         }
     }
+}
+
+async fn insert_activities(tx: &mut sqlx::SqliteConnection, activities: &[Activity]) -> Result<(), sqlx::Error> {
+    for activity in activities {
+        sqlx::query(
+            "INSERT INTO activities (user_id, kind, actor, subject, object_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(activity.user.0)
+        .bind(&activity.kind)
+        .bind(&activity.actor)
+        .bind(&activity.subject)
+        .bind(activity.object_id)
+        .bind(activity.created_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -987,27 +1084,10 @@ impl MetaStore for SqliteStore {
         Ok(node)
     }
 
-    /// Group commit: concurrent file commits share one transaction and so one fsync of the
-    /// WAL. Each caller queues its commit and then takes the committer lock; whoever holds it
-    /// runs everything queued so far, each commit inside its own savepoint so that one
-    /// failing (a precondition, the quota) does not affect the others.
+    /// Joins the group commit (`group_commit`).
     async fn commit_file(&self, commit: &FileCommit) -> MetaResult<(Node, bool)> {
         let (reply, result) = tokio::sync::oneshot::channel();
-        self.pending_commits
-            .lock()
-            .map_err(|_| MetaError::Commit("commit queue poisoned".into()))?
-            .push(PendingCommit { commit: commit.clone(), reply });
-        {
-            let _committer = self.committer.lock().await;
-            let batch = std::mem::take(
-                &mut *self.pending_commits.lock().map_err(|_| MetaError::Commit("commit queue poisoned".into()))?,
-            );
-            if !batch.is_empty() {
-                // A task of its own, so a cancelled caller never aborts the others' commits.
-                let write = self.write.clone();
-                let _ = tokio::spawn(run_commit_batch(write, batch)).await;
-            }
-        }
+        self.group_commit(PendingCommit::File { commit: commit.clone(), reply }).await?;
         result.await.map_err(|_| MetaError::Commit("the group commit was interrupted".into()))?
     }
 
@@ -1545,6 +1625,23 @@ impl MetaStore for SqliteStore {
             .bind(hash)
             .fetch_optional(&self.read)
             .await?)
+    }
+
+    async fn inline_block_hashes(&self, after: &str, limit: i64) -> MetaResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT hash FROM inline_blocks WHERE hash > ? ORDER BY hash LIMIT ?")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.read)
+            .await?)
+    }
+
+    async fn replace_inline_block(&self, hash: &str, data: &[u8]) -> MetaResult<bool> {
+        let done = sqlx::query("UPDATE inline_blocks SET data = ? WHERE hash = ?")
+            .bind(data)
+            .bind(hash)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn collect_inline_garbage(&self) -> MetaResult<u64> {
@@ -2116,23 +2213,12 @@ impl MetaStore for SqliteStore {
     }
 
     async fn add_activities(&self, activities: &[Activity]) -> MetaResult<()> {
-        let mut tx = self.begin().await?;
-        for activity in activities {
-            sqlx::query(
-                "INSERT INTO activities (user_id, kind, actor, subject, object_id, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(activity.user.0)
-            .bind(&activity.kind)
-            .bind(&activity.actor)
-            .bind(&activity.subject)
-            .bind(activity.object_id)
-            .bind(activity.created_at)
-            .execute(&mut *tx)
-            .await?;
+        if activities.is_empty() {
+            return Ok(());
         }
-        tx.commit().await?;
-        Ok(())
+        let (reply, result) = tokio::sync::oneshot::channel();
+        self.group_commit(PendingCommit::Activities { entries: activities.to_vec(), reply }).await?;
+        result.await.map_err(|_| MetaError::Commit("the group commit was interrupted".into()))?
     }
 
     async fn activities(

@@ -925,6 +925,13 @@ async fn inline_blocks(store: Store) {
     let (small2, _) = store.commit_file(&commit).await.unwrap();
     assert_eq!(store.inline_block(&block("inline", 3).hash).await.unwrap().as_deref(), Some(&b"abc"[..]));
     assert!(store.inline_block("unknown").await.unwrap().is_none());
+    // Key rotation walks the inline blocks and replaces their stored form.
+    let hash = block("inline", 3).hash;
+    assert_eq!(store.inline_block_hashes("", 10).await.unwrap(), vec![hash.clone()]);
+    assert!(store.inline_block_hashes(&hash, 10).await.unwrap().is_empty());
+    assert!(store.replace_inline_block(&hash, b"sealed abc").await.unwrap());
+    assert_eq!(store.inline_block(&hash).await.unwrap().as_deref(), Some(&b"sealed abc"[..]));
+    assert!(!store.replace_inline_block("unknown", b"x").await.unwrap());
 
     assert_eq!(store.collect_inline_garbage().await.unwrap(), 0);
     store.delete_node(small.id).await.unwrap();

@@ -31,6 +31,11 @@ pub struct Cli {
     /// (S3 credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) [default: the data directory]
     #[arg(long, env = "HAFEN_BLOB_URL", global = true)]
     pub blob_url: Option<String>,
+    /// Encryption at rest: file holding the master key (64 hex digits; more lines: the first
+    /// encrypts, the others only decrypt), outside the data directory, mode 0600. The keys may
+    /// instead be given in HAFEN_ENCRYPTION_KEY. Off when neither is set
+    #[arg(long, env = "HAFEN_ENCRYPTION_KEY_FILE", global = true)]
+    pub encryption_key_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -108,6 +113,33 @@ pub enum Command {
     /// Check or export the audit log (logins, sharing, link access, administration)
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Encryption at rest: create master keys, re-encrypt stored blocks under the current key
+    #[command(subcommand)]
+    Encryption(EncryptionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EncryptionCommand {
+    /// Write a new random master key to a new file (mode 0600). With --keep-previous, into an
+    /// existing key file before the keys there, which stay to decrypt older blocks (rotation:
+    /// add a key, restart the server, `hafen encryption rotate`, then drop the old key)
+    GenerateKey {
+        /// The key file (keep it outside the data directory and its backups)
+        #[arg(long)]
+        to: PathBuf,
+        /// Keep the keys already in the file, after the new one
+        #[arg(long)]
+        keep_previous: bool,
+    },
+    /// Re-encrypt under the current key every block that is not (older keys, or plaintext
+    /// from before encryption was switched on), in the blob store and the small blocks in the
+    /// metadata store; online while the server runs with the same keys; idempotent. Exit
+    /// status 1 when blocks could not be read (listed)
+    Rotate {
+        /// Blocks re-encrypted at the same time
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -407,38 +439,56 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve { listen, trusted_proxies, maintenance, connections } => {
-            let settings = Settings::resolve(file, cli.data, listen, trusted_proxies)?
-                .with_store_urls(cli.database_url, cli.blob_url);
+            let settings = Settings::resolve(file, cli.data, listen, trusted_proxies)?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             server::serve(settings, maintenance, connections).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User(command) => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             let core = server::open_core(&settings).await?;
             user_command(&core, command).await
         }
         Command::Org(command) => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             let core = server::open_core(&settings).await?;
             org_command(&core, command).await
         }
         Command::Group(command) => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             let core = server::open_core(&settings).await?;
             group_command(&core, command).await
         }
         Command::Space(command) => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             let core = server::open_core(&settings).await?;
             space_command(&core, command).await
         }
         Command::Guest(GuestCommand::Invite { email, by, display_name }) => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             let core = server::open_core(&settings).await?;
             let inviter = core.account(&by).await?;
             let invitation = core.invite_guest(&inviter, &email, display_name.as_deref()).await?;
@@ -450,37 +500,75 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { to, concurrency } => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             backup(&settings, &to, concurrency).await
         }
         Command::Restore { from, to_database, to_blobs, concurrency } => {
-            restore(&from, &to_database, &to_blobs, concurrency).await
+            let settings =
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(None, None, cli.encryption_key_file);
+            restore(&settings, &from, &to_database, &to_blobs, concurrency).await
+        }
+        Command::Encryption(EncryptionCommand::GenerateKey { to, keep_previous }) => generate_key(&to, keep_previous),
+        Command::Encryption(EncryptionCommand::Rotate { concurrency }) => {
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
+            anyhow::ensure!(
+                server::encryption_keys(&settings)?.is_some(),
+                "encryption at rest is not configured: give --encryption-key-file (HAFEN_ENCRYPTION_KEY_FILE) or HAFEN_ENCRYPTION_KEY"
+            );
+            let core = server::open_core(&settings).await?;
+            rotate_encryption(&core, concurrency).await
         }
         Command::Fsck { grace_seconds } => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             let core = server::open_core(&settings).await?;
             fsck(&core, Duration::from_secs(grace_seconds)).await
         }
         Command::Migrate => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             migrate(&settings).await
         }
         Command::Audit(command) => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             let core = server::open_core(&settings).await?;
             audit_command(&core, command).await
         }
-        Command::Store(StoreCommand::CopyBlobs { from, to, concurrency }) => copy_blobs(&from, &to, concurrency).await,
-        Command::Store(StoreCommand::Copy { from_database, from_blobs, to_database, to_blobs, concurrency }) => {
+        Command::Store(StoreCommand::CopyBlobs { from, to, concurrency }) => {
             let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_store_urls(cli.database_url, cli.blob_url);
+                Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(None, None, cli.encryption_key_file);
+            copy_blobs(&settings, &from, &to, concurrency).await
+        }
+        Command::Store(StoreCommand::Copy { from_database, from_blobs, to_database, to_blobs, concurrency }) => {
+            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
+                cli.database_url,
+                cli.blob_url,
+                cli.encryption_key_file,
+            );
             let from_database = from_database.unwrap_or_else(|| settings.database_url());
             let source_blobs = match &from_blobs {
-                Some(url) => hafen_blob::open(url).context("cannot open the source blob store (--from-blobs)")?,
+                Some(url) => server::with_encryption(
+                    hafen_blob::open(url).context("cannot open the source blob store (--from-blobs)")?,
+                    &settings,
+                )?,
                 None => server::open_blobs(&settings).context("cannot open the source blob store")?,
             };
             copy_instance(&from_database, source_blobs, &to_database, &to_blobs, concurrency).await
@@ -518,6 +606,7 @@ async fn backup(settings: &Settings, to: &std::path::Path, concurrency: usize) -
 
 /// `hafen restore --from DIR …` (see the command's help).
 async fn restore(
+    settings: &Settings,
     from: &std::path::Path,
     to_database: &str,
     to_blobs: &str,
@@ -526,8 +615,13 @@ async fn restore(
     let dir = from.canonicalize().with_context(|| format!("cannot find the backup {}", from.display()))?;
     let manifest = std::fs::read_to_string(dir.join("MANIFEST.tsv"))
         .with_context(|| format!("{} holds no MANIFEST.tsv: not a complete backup", dir.display()))?;
-    let blobs = Arc::new(hafen_blob::FsBlobStore::open(&dir).context("cannot open the backup's blocks")?);
-    let stored: std::collections::HashSet<String> = hafen_blob::BlobStore::list(blobs.as_ref())
+    // The backup's blocks are as encrypted as the instance's were: the keys verify them.
+    let blobs = server::with_encryption(
+        Arc::new(hafen_blob::FsBlobStore::open(&dir).context("cannot open the backup's blocks")?),
+        settings,
+    )?;
+    let stored: std::collections::HashSet<String> = blobs
+        .list()
         .await
         .context("cannot list the backup's blocks")?
         .into_iter()
@@ -547,6 +641,83 @@ async fn restore(
     );
     let (database, _) = backup_urls(&dir);
     copy_instance(&database, blobs, to_database, to_blobs, concurrency).await
+}
+
+/// `hafen encryption generate-key` (see the command's help). The file is written next to its
+/// final place with mode 0600 and renamed over it, so a crash leaves the old file or the new.
+fn generate_key(to: &std::path::Path, keep_previous: bool) -> anyhow::Result<ExitCode> {
+    use std::os::unix::fs::OpenOptionsExt;
+    const HEADER: &str = "# hafen encryption at rest: the first key encrypts, the others only decrypt";
+    let previous = if keep_previous {
+        let text = std::fs::read_to_string(to).with_context(|| format!("cannot read the key file {}", to.display()))?;
+        hafen_blob::KeyRing::parse(&text).with_context(|| format!("{} holds no usable keys", to.display()))?;
+        text.lines().filter(|line| *line != HEADER).map(|line| format!("{line}\n")).collect()
+    } else {
+        anyhow::ensure!(
+            !to.exists(),
+            "{} exists: give --keep-previous to add a key before the ones there, or a new path",
+            to.display()
+        );
+        String::new()
+    };
+    let key = hafen_blob::KeyRing::generate_key_text();
+    let id = hafen_blob::KeyRing::parse(&key)?.current_id();
+    let created = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    let content = format!("{HEADER}\n# key {id}, created {created}\n{key}\n{previous}");
+    let file_name = to.file_name().context("the key file needs a file name")?.to_string_lossy();
+    let temporary = to.with_file_name(format!(".{file_name}.new"));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temporary)
+        .with_context(|| format!("cannot create {}", temporary.display()))?;
+    file.write_all(content.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, to).with_context(|| format!("cannot write {}", to.display()))?;
+    let kept = if keep_previous { " (the keys there before are kept after it)" } else { "" };
+    println!("wrote new key {id} to {}{kept}", to.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `hafen encryption rotate`: progress on standard error, blocks that could not be
+/// re-encrypted and the summary on standard output.
+async fn rotate_encryption(core: &Arc<Core>, concurrency: usize) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    let mut last_line = started;
+    let summary = core
+        .rotate_encryption(concurrency, |progress| {
+            let done = progress.current + progress.rotated + progress.vanished + progress.damaged;
+            if last_line.elapsed() >= Duration::from_secs(2) || done == progress.total {
+                last_line = std::time::Instant::now();
+                eprintln!("rotate: {done}/{} blocks ({} re-encrypted)", progress.total, progress.rotated);
+            }
+        })
+        .await?;
+    let mut out = std::io::stdout().lock();
+    for damage in &summary.blocks.damaged {
+        writeln!(out, "not re-encrypted: {damage}")?;
+    }
+    for damage in &summary.inline_damaged {
+        writeln!(out, "not re-encrypted: {damage}")?;
+    }
+    let blocks = &summary.blocks.progress;
+    writeln!(
+        out,
+        "re-encrypted {} of {} blocks ({} already under the current key, {} deleted meanwhile) and {} of {} small \
+         blocks in the metadata store; {} damaged; {:.1} s",
+        blocks.rotated,
+        blocks.total,
+        blocks.current,
+        blocks.vanished,
+        summary.inline_rotated,
+        summary.inline_total,
+        blocks.damaged + summary.inline_damaged.len(),
+        started.elapsed().as_secs_f64()
+    )?;
+    let damaged = blocks.damaged + summary.inline_damaged.len();
+    Ok(if damaged == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 /// `hafen audit …`.
@@ -931,8 +1102,12 @@ async fn fsck(core: &Arc<Core>, grace: Duration) -> anyhow::Result<ExitCode> {
 
 /// `hafen store copy-blobs`: progress on standard error (at most every two seconds), damaged
 /// source blocks and the summary on standard output.
-async fn copy_blobs(from: &str, to: &str, concurrency: usize) -> anyhow::Result<ExitCode> {
-    let source = hafen_blob::open(from).context("cannot open the source blob store (--from)")?;
+/// Encrypted blocks are copied as they are; the configured keys (if any) verify them.
+async fn copy_blobs(settings: &Settings, from: &str, to: &str, concurrency: usize) -> anyhow::Result<ExitCode> {
+    let source = server::with_encryption(
+        hafen_blob::open(from).context("cannot open the source blob store (--from)")?,
+        settings,
+    )?;
     let target = hafen_blob::open(to).context("cannot open the target blob store (--to)")?;
     source.check().await.context("cannot reach the source blob store (--from)")?;
     target.check().await.context("cannot reach the target blob store (--to)")?;

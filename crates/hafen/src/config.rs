@@ -23,6 +23,8 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     /// Blob store: `file:///PATH` or `s3://BUCKET[/PREFIX]?endpoint=…&region=…` (default: the data directory).
     pub blob_url: Option<String>,
+    /// Encryption at rest: file holding the master key(s), outside the data directory.
+    pub encryption_key_file: Option<PathBuf>,
 }
 
 impl FileConfig {
@@ -46,6 +48,9 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Blob store url; `None` means blocks on local disk in `DATA`.
     pub blob_url: Option<String>,
+    /// Encryption at rest: the file holding the master key(s) (`None`: off, unless
+    /// `HAFEN_ENCRYPTION_KEY` holds the keys; see `server::encryption_keys`).
+    pub encryption_key_file: Option<PathBuf>,
 }
 
 impl Settings {
@@ -59,6 +64,7 @@ impl Settings {
         Ok(Settings {
             database_url: file.database_url.filter(|url| !url.is_empty()),
             blob_url: file.blob_url.filter(|url| !url.is_empty()),
+            encryption_key_file: file.encryption_key_file.filter(|path| !path.as_os_str().is_empty()),
             data: data.or(file.data).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA)),
             listen: listen.or(file.listen).unwrap_or(default_listen),
             trusted_proxies: if trusted_proxies.is_empty() {
@@ -69,9 +75,18 @@ impl Settings {
         })
     }
 
-    /// Applies `--database-url` / `--blob-url` (flags or `HAFEN_DATABASE_URL` / `HAFEN_BLOB_URL`),
-    /// which win over the file's `database_url` / `blob_url`; empty values are ignored.
-    pub fn with_store_urls(mut self, database_url: Option<String>, blob_url: Option<String>) -> Settings {
+    /// Applies `--database-url` / `--blob-url` / `--encryption-key-file` (flags or
+    /// `HAFEN_DATABASE_URL` / `HAFEN_BLOB_URL` / `HAFEN_ENCRYPTION_KEY_FILE`), which win over
+    /// the file's `database_url` / `blob_url` / `encryption_key_file`; empty values are ignored.
+    pub fn with_stores(
+        mut self,
+        database_url: Option<String>,
+        blob_url: Option<String>,
+        encryption_key_file: Option<PathBuf>,
+    ) -> Settings {
+        if let Some(path) = encryption_key_file.filter(|path| !path.as_os_str().is_empty()) {
+            self.encryption_key_file = Some(path);
+        }
         if let Some(url) = database_url.filter(|url| !url.is_empty()) {
             self.database_url = Some(url);
         }
@@ -105,17 +120,23 @@ mod tests {
 
     #[test]
     fn store_urls_layer_like_the_rest() {
-        let file: FileConfig =
-            toml::from_str("database_url = \"postgres://db/hafen\"\nblob_url = \"s3://b?region=x\"").unwrap();
+        let file: FileConfig = toml::from_str(
+            "database_url = \"postgres://db/hafen\"\nblob_url = \"s3://b?region=x\"\nencryption_key_file = \"/etc/k\"",
+        )
+        .unwrap();
         let settings = Settings::resolve(file, Some(PathBuf::from("/srv/d")), None, Vec::new()).unwrap();
         assert_eq!(settings.database_url(), "postgres://db/hafen");
         assert_eq!(settings.blob_url.as_deref(), Some("s3://b?region=x"));
-        let settings = settings.with_store_urls(Some("postgres://flag/h".into()), Some(String::new()));
+        assert_eq!(settings.encryption_key_file, Some(PathBuf::from("/etc/k")));
+        let settings = settings.with_stores(Some("postgres://flag/h".into()), Some(String::new()), None);
         assert_eq!(settings.database_url(), "postgres://flag/h");
         assert_eq!(settings.blob_url.as_deref(), Some("s3://b?region=x"));
+        assert_eq!(settings.encryption_key_file, Some(PathBuf::from("/etc/k")));
+        let settings = settings.with_stores(None, None, Some(PathBuf::from("/run/k")));
+        assert_eq!(settings.encryption_key_file, Some(PathBuf::from("/run/k")));
         let defaults = Settings::resolve(FileConfig::default(), Some(PathBuf::from("/srv/d")), None, Vec::new())
             .unwrap()
-            .with_store_urls(None, None);
+            .with_stores(None, None, None);
         assert_eq!(defaults.database_url(), "sqlite:///srv/d/hafen.db");
         assert_eq!(defaults.blob_url, None);
     }

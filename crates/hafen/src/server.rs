@@ -53,12 +53,72 @@ pub async fn open_meta(settings: &Settings) -> anyhow::Result<Arc<dyn MetaStore>
     hafen_meta::open(&settings.database_url()).await.context("cannot open the metadata store")
 }
 
-/// The blob store the settings name (nothing remote is contacted yet).
+/// The blob store the settings name (nothing remote is contacted yet), encrypting when
+/// encryption at rest is configured.
 pub fn open_blobs(settings: &Settings) -> anyhow::Result<Arc<dyn BlobStore>> {
-    match &settings.blob_url {
-        Some(url) => hafen_blob::open(url).context("cannot open the blob store"),
-        None => Ok(Arc::new(hafen_blob::FsBlobStore::open(&settings.data).context("cannot open the blob store")?)),
+    let store: Arc<dyn BlobStore> = match &settings.blob_url {
+        Some(url) => hafen_blob::open(url).context("cannot open the blob store")?,
+        None => Arc::new(hafen_blob::FsBlobStore::open(&settings.data).context("cannot open the blob store")?),
+    };
+    with_encryption(store, settings)
+}
+
+/// `store` wrapped in encryption at rest when keys are configured, else `store` itself.
+pub fn with_encryption(store: Arc<dyn BlobStore>, settings: &Settings) -> anyhow::Result<Arc<dyn BlobStore>> {
+    Ok(match encryption_keys(settings)? {
+        Some(keys) => Arc::new(hafen_blob::EncryptedBlobStore::new(store, keys)),
+        None => store,
+    })
+}
+
+/// The master keys for encryption at rest: from the key file (`--encryption-key-file`,
+/// `HAFEN_ENCRYPTION_KEY_FILE`, `encryption_key_file` in the config file) or from
+/// `HAFEN_ENCRYPTION_KEY`; `None` when neither is given (encryption off). A key file must be
+/// a regular file readable by its owner only and lie outside the data directory and a local
+/// blob store: a key stored beside the data it protects protects nothing.
+pub fn encryption_keys(settings: &Settings) -> anyhow::Result<Option<Arc<hafen_blob::KeyRing>>> {
+    let from_environment = std::env::var("HAFEN_ENCRYPTION_KEY").ok().filter(|keys| !keys.trim().is_empty());
+    let text = match (&settings.encryption_key_file, from_environment) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => anyhow::bail!(
+            "the encryption key is given twice: as a file (--encryption-key-file / HAFEN_ENCRYPTION_KEY_FILE) and in HAFEN_ENCRYPTION_KEY; give one"
+        ),
+        (None, Some(keys)) => keys,
+        (Some(path), None) => {
+            check_key_file(path, settings)?;
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the encryption key file {}", path.display()))?
+        }
+    };
+    let keys = hafen_blob::KeyRing::parse(&text).context("unusable encryption key")?;
+    Ok(Some(Arc::new(keys)))
+}
+
+fn check_key_file(path: &std::path::Path, settings: &Settings) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = path.display();
+    let metadata = std::fs::metadata(path).with_context(|| format!("cannot read the encryption key file {shown}"))?;
+    anyhow::ensure!(metadata.is_file(), "the encryption key file {shown} is not a regular file");
+    let mode = metadata.permissions().mode() & 0o777;
+    anyhow::ensure!(
+        mode & 0o077 == 0,
+        "the encryption key file {shown} is readable by others (mode {mode:o}): chmod 600 it"
+    );
+    let key = path.canonicalize().with_context(|| format!("cannot resolve {shown}"))?;
+    let mut protected = vec![settings.data.clone()];
+    if let Some(root) = settings.blob_url.as_deref().and_then(|url| url.strip_prefix("file://")) {
+        protected.push(std::path::PathBuf::from(root));
     }
+    for directory in protected {
+        if let Ok(directory) = directory.canonicalize() {
+            anyhow::ensure!(
+                !key.starts_with(&directory),
+                "the encryption key file {shown} lies inside {}, beside the data it protects: keep it elsewhere",
+                directory.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Creates the `admin` account when there is none yet.
@@ -104,6 +164,9 @@ pub async fn serve(
     };
     // Fail at start, with a clear message, when the blob store cannot be reached.
     open_blobs(&settings)?.check().await.context("cannot reach the blob store")?;
+    if let Some(keys) = encryption_keys(&settings)? {
+        tracing::info!(current_key = %keys.current_id(), keys = keys.ids().len(), "encryption at rest is on");
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

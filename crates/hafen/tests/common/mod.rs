@@ -151,6 +151,11 @@ impl TestServer {
         TestServer::start_in_env(data, extra_args, &[], None)
     }
 
+    /// [`TestServer::start_in`] with extra environment variables for the server.
+    pub fn start_in_with_env(data: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> TestServer {
+        TestServer::start_in_env(data, extra_args, env, None)
+    }
+
     fn start_in_env(data: &Path, extra_args: &[&str], env: &[(&str, &str)], log: Option<&Path>) -> TestServer {
         let stderr = match log {
             Some(path) => Stdio::from(std::fs::File::create(path).expect("create the server log file")),
@@ -169,6 +174,8 @@ impl TestServer {
             .env_remove("HAFEN_DATA")
             .env_remove("HAFEN_DATABASE_URL")
             .env_remove("HAFEN_BLOB_URL")
+            .env_remove("HAFEN_ENCRYPTION_KEY")
+            .env_remove("HAFEN_ENCRYPTION_KEY_FILE")
             .envs(s3_credentials())
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
