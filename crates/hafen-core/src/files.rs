@@ -7,7 +7,7 @@
 use crate::access::{perm, Located, Viewer};
 use crate::locks::Change;
 use crate::{unix_now, Core, CoreError, CoreResult, TreePath};
-use hafen_meta::{CopyRequest, DeadProp, Expect, Lock, Node, PropOp, User};
+use hafen_meta::{CopyRequest, DeadProp, Expect, Lock, Node, NodeId, PropOp, User};
 
 /// Storage use of an account.
 #[derive(Debug, Clone, Copy)]
@@ -384,6 +384,20 @@ impl Core {
             self.meta.set_share_mount(*share, user.id, Some(name), false).await?;
         }
         Ok(true)
+    }
+
+    /// The clients' dead properties of every node of a listing, in one query.
+    pub async fn dead_props_of(
+        &self,
+        nodes: &[NodeId],
+    ) -> CoreResult<std::collections::HashMap<NodeId, Vec<DeadProp>>> {
+        let mut by_node: std::collections::HashMap<NodeId, Vec<DeadProp>> = std::collections::HashMap::new();
+        for (node, prop) in self.meta.dead_props_of(nodes).await? {
+            if !prop.ns.starts_with(INTERNAL_NS_PREFIX) {
+                by_node.entry(node).or_default().push(prop);
+            }
+        }
+        Ok(by_node)
     }
 
     pub async fn dead_props(&self, node: &Node) -> CoreResult<Vec<DeadProp>> {

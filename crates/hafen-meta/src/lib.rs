@@ -142,6 +142,9 @@ pub trait MetaStore: Send + Sync + 'static {
 
     // ---- dead properties ----
     async fn dead_props(&self, node: NodeId) -> MetaResult<Vec<DeadProp>>;
+    /// The dead properties of several nodes in one query (a PROPFIND listing), by node and
+    /// then namespace and name.
+    async fn dead_props_of(&self, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, DeadProp)>>;
     /// Applies all operations atomically, in order.
     async fn patch_dead_props(&self, node: NodeId, ops: &[PropOp]) -> MetaResult<()>;
     /// The nodes carrying the dead property `ns`/`name` (per-account markers such as

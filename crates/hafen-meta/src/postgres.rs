@@ -1124,6 +1124,27 @@ impl MetaStore for PostgresStore {
             .collect()
     }
 
+    async fn dead_props_of(&self, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, DeadProp)>> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = nodes.iter().map(|node| node.0).collect();
+        let rows = sqlx::query(
+            "SELECT node_id, ns, name, value FROM dead_props WHERE node_id = ANY($1) ORDER BY node_id, ns, name",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let prop =
+                    DeadProp { ns: row.try_get("ns")?, name: row.try_get("name")?, value: row.try_get("value")? };
+                Ok((NodeId(row.try_get("node_id")?), prop))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(MetaError::from)
+    }
+
     async fn patch_dead_props(&self, node: NodeId, ops: &[PropOp]) -> MetaResult<()> {
         let mut tx = self.begin().await?;
         Self::lock_owners_of(&mut tx, &[node]).await?;

@@ -1278,6 +1278,25 @@ impl MetaStore for SqliteStore {
             .collect()
     }
 
+    async fn dead_props_of(&self, nodes: &[NodeId]) -> MetaResult<Vec<(NodeId, DeadProp)>> {
+        if nodes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = serde_json::to_string(&nodes.iter().map(|node| node.0).collect::<Vec<_>>())
+            .map_err(|error| MetaError::Commit(error.to_string()))?;
+        // One JSON row instead of a row per property (see `children`).
+        let found: String = sqlx::query_scalar(
+            "SELECT json_group_array(json_array(node_id, ns, name, value) ORDER BY node_id, ns, name) \
+             FROM dead_props WHERE node_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(ids)
+        .fetch_one(&self.read)
+        .await?;
+        let rows: Vec<(i64, String, String, String)> =
+            serde_json::from_str(&found).map_err(|error| MetaError::Commit(format!("dead properties: {error}")))?;
+        Ok(rows.into_iter().map(|(node, ns, name, value)| (NodeId(node), DeadProp { ns, name, value })).collect())
+    }
+
     async fn patch_dead_props(&self, node: NodeId, ops: &[PropOp]) -> MetaResult<()> {
         let mut tx = self.begin().await?;
         for op in ops {

@@ -660,6 +660,15 @@ async fn dead_props(store: Store) {
     assert_eq!(store.dead_props(root.id).await.unwrap().len(), 1);
     store.patch_dead_props(f.id, &[PropOp::Remove { ns: "urn:b".into(), name: "one".into() }]).await.unwrap();
     assert_eq!(store.dead_props(f.id).await.unwrap(), vec![prop("urn:a", "two", "2b")]);
+    // A whole listing at once, by node, namespace and name.
+    let (g, _) = store.commit_file(&file(root.id, "g", 1, "g")).await.unwrap();
+    assert_eq!(
+        store.dead_props_of(&[g.id, f.id, root.id]).await.unwrap(),
+        vec![(root.id, prop("urn:a", "on-root", "r")), (f.id, prop("urn:a", "two", "2b"))],
+        "root was created before f"
+    );
+    assert!(store.dead_props_of(&[g.id]).await.unwrap().is_empty());
+    assert!(store.dead_props_of(&[]).await.unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ pub(crate) async fn propfind(request: &DavRequest, body: bytes::Bytes) -> DavRes
     out.push_str(props::MULTISTATUS_OPEN);
     let mut scratch = Scratch::default();
     for entry in &listing.entries {
-        describe(request, entry, &what, &context, &mut scratch, &mut out).await?;
+        describe(request, entry, &what, extras.dead_of(entry), &context, &mut scratch, &mut out);
     }
     out.push_str(props::MULTISTATUS_CLOSE);
     Ok((StatusCode::MULTI_STATUS, [(header::CONTENT_TYPE, "application/xml; charset=utf-8")], out).into_response())
@@ -113,19 +113,32 @@ pub(crate) async fn propfind(request: &DavRequest, body: bytes::Bytes) -> DavRes
 /// What some live properties need beyond the listing, loaded only when asked for.
 #[derive(Default)]
 struct Extras {
+    /// Clients' dead properties of every entry (one query for the whole listing).
+    dead: std::collections::HashMap<hafen_core::NodeId, Vec<hafen_core::DeadProp>>,
     favorites: std::collections::HashSet<hafen_core::NodeId>,
     comment_counts: std::collections::HashMap<hafen_core::NodeId, i64>,
     tags: std::collections::HashMap<hafen_core::NodeId, Vec<hafen_core::Tag>>,
 }
 
 impl Extras {
+    fn dead_of(&self, entry: &Entry) -> &[hafen_core::DeadProp] {
+        self.dead.get(&entry.node.id).map(Vec::as_slice).unwrap_or_default()
+    }
+
     async fn load(request: &DavRequest, what: &PropfindRequest, entries: &[Entry]) -> DavResult<Extras> {
-        let (hafen_core::Viewer::Account(user), PropfindRequest::Props(names)) = (&request.viewer, what) else {
-            return Ok(Extras::default());
-        };
         let ids: Vec<hafen_core::NodeId> = entries.iter().map(|entry| entry.node.id).collect();
         let core = &request.core;
+        let needs_dead = match what {
+            PropfindRequest::Props(names) => names.iter().any(|name| !props::is_live(name)),
+            _ => true,
+        };
         let mut extras = Extras::default();
+        if needs_dead {
+            extras.dead = core.dead_props_of(&ids).await?;
+        }
+        let (hafen_core::Viewer::Account(user), PropfindRequest::Props(names)) = (&request.viewer, what) else {
+            return Ok(extras);
+        };
         if props::asks_for(names, props::OC_NS, "favorite") {
             extras.favorites = core.favorites(user).await?;
         }
@@ -188,7 +201,7 @@ pub(crate) async fn report(request: &DavRequest, body: bytes::Bytes) -> DavResul
         let extras = Extras::load(request, &what, &listing.entries).await?;
         let context = extras.context(request, &listing);
         for entry in &listing.entries {
-            describe(request, entry, &what, &context, &mut scratch, &mut out).await?;
+            describe(request, entry, &what, extras.dead_of(entry), &context, &mut scratch, &mut out);
         }
     }
     out.push_str(props::MULTISTATUS_CLOSE);
@@ -202,28 +215,24 @@ struct Scratch {
     missing: String,
 }
 
-/// Appends the `<d:response>` of one resource.
-async fn describe(
+/// Appends the `<d:response>` of one resource (`dead`: its dead properties, when asked for).
+fn describe(
     request: &DavRequest,
     entry: &Entry,
     what: &PropfindRequest,
+    dead: &[hafen_core::DeadProp],
     context: &PropContext<'_>,
     scratch: &mut Scratch,
     out: &mut String,
-) -> DavResult<()> {
+) {
     let (node, path) = (&entry.node, &entry.path);
     let Scratch { found, missing } = scratch;
     found.clear();
     missing.clear();
-    let needs_dead = match what {
-        PropfindRequest::Props(names) => names.iter().any(|name| !props::is_live(name)),
-        _ => true,
-    };
-    let dead = if needs_dead { request.core.dead_props(node).await? } else { Vec::new() };
     match what {
         PropfindRequest::Props(names) => {
             for name in names {
-                if let Some(prop) = props::find_dead(&dead, name) {
+                if let Some(prop) = props::find_dead(dead, name) {
                     props::write_prop(found, name, &prop.value);
                 } else if let Some(value) = props::live_value(name, entry, context) {
                     props::write_prop(found, name, &value);
@@ -236,14 +245,14 @@ async fn describe(
             let mut names: Vec<PropName> = props::ALLPROP_LIVE.iter().map(|local| PropName::dav(local)).collect();
             names.extend(include.iter().cloned());
             for name in &names {
-                if props::find_dead(&dead, name).is_some() {
+                if props::find_dead(dead, name).is_some() {
                     continue;
                 }
                 if let Some(value) = props::live_value(name, entry, context) {
                     props::write_prop(found, name, &value);
                 }
             }
-            for prop in &dead {
+            for prop in dead {
                 props::write_prop(found, &PropName { ns: prop.ns.clone(), local: prop.name.clone() }, &prop.value);
             }
         }
@@ -254,11 +263,10 @@ async fn describe(
                     props::write_prop(found, &name, "");
                 }
             }
-            for prop in &dead {
+            for prop in dead {
                 props::write_prop(found, &PropName { ns: prop.ns.clone(), local: prop.name.clone() }, "");
             }
         }
     }
     props::write_response(out, &request.href(path, node.is_dir), found, missing);
-    Ok(())
 }
