@@ -9,7 +9,6 @@
 
 use crate::*;
 use std::collections::HashSet;
-use tokio::task::JoinSet;
 
 /// Counters reported while copying.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,26 +59,22 @@ pub async fn copy_listed_blocks(
     let pending: Vec<BlockHash> = source.into_iter().filter(|hash| !present.contains(hash)).collect();
     report.progress.skipped = report.progress.total - pending.len();
     on_progress(&report.progress);
-    let mut queue = pending.into_iter();
-    let mut running: JoinSet<BlobResult<u64>> = JoinSet::new();
-    loop {
-        while running.len() < concurrency.max(1) {
-            let Some(hash) = queue.next() else { break };
-            let (from, to) = (from.clone(), to.clone());
-            running.spawn(async move {
-                let stored = from.get_stored(&hash).await?;
-                let length = stored.len() as u64;
-                let verified = {
-                    let (from, hash, stored) = (from.clone(), hash.clone(), stored.clone());
-                    tokio::task::spawn_blocking(move || from.open_stored(&hash, stored).map(drop))
-                };
-                verified.await.map_err(|join| std::io::Error::other(format!("verification failed: {join}")))??;
-                to.put_stored(&hash, stored).await?;
-                Ok(length)
-            });
+    let copy_one = |hash: BlockHash| {
+        let (from, to) = (from.clone(), to.clone());
+        async move {
+            let stored = from.get_stored(&hash).await?;
+            let length = stored.len() as u64;
+            let verified = {
+                let (from, hash, stored) = (from.clone(), hash.clone(), stored.clone());
+                tokio::task::spawn_blocking(move || from.open_stored(&hash, stored).map(drop))
+            };
+            verified.await.map_err(|join| std::io::Error::other(format!("verification failed: {join}")))??;
+            to.put_stored(&hash, stored).await?;
+            Ok(length)
         }
-        let Some(joined) = running.join_next().await else { break };
-        match joined.map_err(|join| std::io::Error::other(format!("copy task failed: {join}")))? {
+    };
+    for_each_block(pending, concurrency, copy_one, |outcome| {
+        match outcome {
             Ok(length) => {
                 report.progress.copied += 1;
                 report.progress.bytes += length;
@@ -88,13 +83,12 @@ pub async fn copy_listed_blocks(
                 report.progress.damaged += 1;
                 report.damaged.push(error);
             }
-            Err(error) => {
-                running.abort_all();
-                return Err(error);
-            }
+            Err(error) => return Err(error),
         }
         on_progress(&report.progress);
-    }
+        Ok(())
+    })
+    .await?;
     Ok(report)
 }
 

@@ -19,7 +19,6 @@
 use crate::*;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
-use tokio::task::JoinSet;
 
 const MAGIC: &[u8; 4] = b"HFE1";
 const KEY_ID_LEN: usize = 8;
@@ -325,29 +324,25 @@ pub async fn rotate_blocks(
         damaged: Vec::new(),
     };
     on_progress(&report.progress);
-    let mut queue = listed.into_iter().map(|block| block.hash);
-    let mut running: JoinSet<BlobResult<bool>> = JoinSet::new();
-    loop {
-        while running.len() < concurrency.max(1) {
-            let Some(hash) = queue.next() else { break };
-            let store = store.clone();
-            running.spawn(async move {
-                let stored = store.get_stored(&hash).await?;
-                let resealed = {
-                    let (store, hash) = (store.clone(), hash.clone());
-                    blocking(move || store.reseal(&hash, stored)).await?
-                };
-                match resealed {
-                    Some(new_form) => {
-                        store.replace_stored(&hash, new_form).await?;
-                        Ok(true)
-                    }
-                    None => Ok(false),
+    let rotate_one = |hash: BlockHash| {
+        let store = store.clone();
+        async move {
+            let stored = store.get_stored(&hash).await?;
+            let resealed = {
+                let (store, hash) = (store.clone(), hash.clone());
+                blocking(move || store.reseal(&hash, stored)).await?
+            };
+            match resealed {
+                Some(new_form) => {
+                    store.replace_stored(&hash, new_form).await?;
+                    Ok(true)
                 }
-            });
+                None => Ok(false),
+            }
         }
-        let Some(joined) = running.join_next().await else { break };
-        match joined.map_err(|join| std::io::Error::other(format!("rotation task failed: {join}")))? {
+    };
+    for_each_block(listed.into_iter().map(|block| block.hash), concurrency, rotate_one, |outcome| {
+        match outcome {
             Ok(true) => report.progress.rotated += 1,
             Ok(false) => report.progress.current += 1,
             Err(BlobError::Missing(_)) => report.progress.vanished += 1,
@@ -355,13 +350,12 @@ pub async fn rotate_blocks(
                 report.progress.damaged += 1;
                 report.damaged.push(error);
             }
-            Err(error) => {
-                running.abort_all();
-                return Err(error);
-            }
+            Err(error) => return Err(error),
         }
         on_progress(&report.progress);
-    }
+        Ok(())
+    })
+    .await?;
     Ok(report)
 }
 

@@ -141,6 +141,36 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn check(&self) -> BlobResult<()>;
 }
 
+/// Runs `work` on every block with at most `concurrency` blocks in flight and hands each
+/// outcome to `on_done` as it completes (copies and key rotation). An error `on_done` returns
+/// ends the walk (the blocks still in flight are aborted) and is returned.
+pub(crate) async fn for_each_block<T, Work>(
+    hashes: impl IntoIterator<Item = BlockHash>,
+    concurrency: usize,
+    work: impl Fn(BlockHash) -> Work,
+    mut on_done: impl FnMut(BlobResult<T>) -> BlobResult<()>,
+) -> BlobResult<()>
+where
+    T: Send + 'static,
+    Work: std::future::Future<Output = BlobResult<T>> + Send + 'static,
+{
+    let mut queue = hashes.into_iter();
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        while running.len() < concurrency.max(1) {
+            let Some(hash) = queue.next() else { break };
+            running.spawn(work(hash));
+        }
+        let Some(joined) = running.join_next().await else { break };
+        let outcome = joined.map_err(|join| std::io::Error::other(format!("block task failed: {join}")))?;
+        if let Err(error) = on_done(outcome) {
+            running.abort_all();
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
 /// A block stored without encryption, checked against its hash. An encrypted block read by a
 /// server without the key says so instead of looking corrupt.
 pub(crate) fn verify_plain(hash: &BlockHash, stored: Bytes) -> BlobResult<Bytes> {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{blake3_hex, file_id, run_cli, test_tmp_root, Client, TestServer};
+use common::{blake3_hex, file_id, restore_backup, run_cli, test_tmp_root, Client, TestServer};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -51,19 +51,7 @@ fn online_backup_restores_a_consistent_instance() {
 
     // Restore into a fresh data directory and serve from it.
     let restored = dir.path().join("wiederhergestellt");
-    let (code, out, err) = run_cli(
-        &restored,
-        &[
-            "restore",
-            "--from",
-            &backup.to_string_lossy(),
-            "--to-database",
-            &format!("sqlite://{}/hafen.db", restored.display()),
-            "--to-blobs",
-            &format!("file://{}", restored.display()),
-        ],
-        None,
-    );
+    let (code, out, err) = restore_backup(&backup, &restored, &[]);
     assert_eq!(code, 0, "restore: {out} {err}");
     let copy = TestServer::start_in(&restored, &[]);
     let alice_again = Client::new("alice", "alice-password");
@@ -86,19 +74,7 @@ fn online_backup_restores_a_consistent_instance() {
     let block = backup.join("blocks").join(&hash[..2]).join(&hash[2..4]).join(hash);
     std::fs::remove_file(&block).unwrap_or_else(|error| panic!("remove {}: {error}", block.display()));
     let target = dir.path().join("nochmal");
-    let (code, _, err) = run_cli(
-        &target,
-        &[
-            "restore",
-            "--from",
-            &backup.to_string_lossy(),
-            "--to-database",
-            &format!("sqlite://{}/hafen.db", target.display()),
-            "--to-blobs",
-            &format!("file://{}", target.display()),
-        ],
-        None,
-    );
+    let (code, _, err) = restore_backup(&backup, &target, &[]);
     assert_ne!(code, 0, "a backup with a missing block is refused");
     assert!(err.contains("lacks 1 blocks"), "{err}");
 }

@@ -10,7 +10,9 @@
 
 mod common;
 
-use common::{blake3_hex, run_cli, run_cli_with, skip_unless_embedded, test_tmp_root, Client, TestServer};
+use common::{
+    blake3_hex, restore_backup, run_cli, run_cli_with, skip_unless_embedded, test_tmp_root, Client, TestServer,
+};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -150,20 +152,7 @@ fn content_is_encrypted_at_rest_deduplicated_backed_up_and_rotated() {
     assert_eq!(code, 0, "backup: {out} {err}");
     assert_nothing_in_the_clear(&backup, "STRENG-VERTRAULICH-");
     let restored = dir.path().join("wiederhergestellt");
-    let (code, out, err) = run_cli_with(
-        &restored,
-        &key_flag,
-        &[
-            "restore",
-            "--from",
-            &backup.to_string_lossy(),
-            "--to-database",
-            &format!("sqlite://{}/hafen.db", restored.display()),
-            "--to-blobs",
-            &format!("file://{}", restored.display()),
-        ],
-        None,
-    );
+    let (code, out, err) = restore_backup(&backup, &restored, &key_flag);
     assert_eq!(code, 0, "restore: {out} {err}");
     {
         let copy = TestServer::start_in(&restored, &["--encryption-key-file", &key_arg]);

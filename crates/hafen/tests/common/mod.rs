@@ -62,6 +62,18 @@ pub fn run_cli_with(data: &Path, store_args: &[String], args: &[&str], stdin: Op
     )
 }
 
+/// Runs `hafen restore` of the backup in `backup` into new embedded stores in `target` (its
+/// SQLite file and blocks), with extra global arguments (e.g. the encryption key).
+pub fn restore_backup(backup: &Path, target: &Path, global_args: &[String]) -> (i32, String, String) {
+    let (backup, database, blobs) = (
+        backup.to_string_lossy().to_string(),
+        format!("sqlite://{}/hafen.db", target.display()),
+        format!("file://{}", target.display()),
+    );
+    let args = ["restore", "--from", &backup, "--to-database", &database, "--to-blobs", &blobs];
+    run_cli_with(target, global_args, &args, None)
+}
+
 /// A running server process with its own data directory.
 pub struct TestServer {
     pub data: PathBuf,
