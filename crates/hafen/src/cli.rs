@@ -237,6 +237,10 @@ pub struct ConnectionArgs {
     /// Clients must send a request's complete header within this time (slow-loris protection)
     #[arg(long, env = "HAFEN_HEADER_TIMEOUT_SECONDS", default_value_t = 30)]
     pub header_timeout_seconds: u64,
+    /// Connections served at the same time; further clients wait in the listen backlog until
+    /// one closes (keeps descriptors and memory bounded under a flood)
+    #[arg(long, env = "HAFEN_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
 }
 
 impl ConnectionArgs {

@@ -1,7 +1,7 @@
 //! The accept loop of `serve`, for plain HTTP and built-in TLS alike: per connection the TLS
 //! handshake (with a deadline), HTTP/1.1 or HTTP/2 through hyper-util's auto builder, the
-//! client address for the handlers (`ConnectInfo<SocketAddr>`), the slow-loris deadlines and
-//! graceful shutdown (stop accepting, let requests in flight finish).
+//! client address for the handlers (`ConnectInfo<SocketAddr>`), the slow-loris deadlines, the
+//! connection limit and graceful shutdown (stop accepting, let requests in flight finish).
 //!
 //! Why not `axum::serve`: it offers neither TLS nor a header read timeout. axum-server would,
 //! but it brings its own copy of this loop and its TLS feature set; hyper-util's builder plus
@@ -34,6 +34,10 @@ pub struct Options {
     /// Time a client has to send a request's complete header (HTTP/1.1, also between requests
     /// of a keep-alive connection) and, on a new connection, its first request (HTTP/2 too).
     pub header_timeout: Duration,
+    /// Connections served at once. At the limit the loop stops accepting, so further clients
+    /// wait in the kernel's listen backlog (and time out there) instead of each costing a
+    /// descriptor and a task.
+    pub max_connections: usize,
 }
 
 /// Which protocols a connection may speak.
@@ -52,8 +56,21 @@ enum Protocols {
 pub async fn serve(listener: TcpListener, app: Router, options: Options, shutdown: impl Future<Output = ()>) {
     // `true` once shutting down; the loop waits for every receiver (one per connection) to go.
     let (stop_sender, stop) = watch::channel(false);
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(options.max_connections));
+    let mut warned_full: Option<std::time::Instant> = None;
     tokio::pin!(shutdown);
     loop {
+        if slots.available_permits() == 0 && warned_full.is_none_or(|at| at.elapsed() > Duration::from_secs(60)) {
+            tracing::warn!(limit = options.max_connections, "connection limit reached: new clients wait");
+            warned_full = Some(std::time::Instant::now());
+        }
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -70,7 +87,11 @@ pub async fn serve(listener: TcpListener, app: Router, options: Options, shutdow
         };
         // Small WebDAV responses (PROPFIND, LOCK) should not wait for Nagle.
         let _ = stream.set_nodelay(true);
-        tokio::spawn(handle(stream, peer, app.clone(), options.clone(), stop.clone()));
+        let connection = handle(stream, peer, app.clone(), options.clone(), stop.clone());
+        tokio::spawn(async move {
+            connection.await;
+            drop(slot);
+        });
     }
     drop(listener);
     drop(stop);

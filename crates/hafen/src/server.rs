@@ -196,6 +196,7 @@ pub async fn serve(
     let options = crate::listener::Options {
         tls: tls.as_ref().map(|tls| tls.acceptor()),
         header_timeout: Duration::from_secs(connections.header_timeout_seconds.max(1)),
+        max_connections: connections.max_connections.max(1),
     };
     println!("hafen listening on {scheme}://{address}");
     std::io::stdout().flush()?;

@@ -2,8 +2,8 @@
 //! 127.0.0.1 generated per test (rcgen): WebDAV over HTTPS, HTTP/2 through ALPN (checked with
 //! a rustls client and with curl, which `scripts/test` installs), HSTS, `Secure` cookies and
 //! `https://` link URLs, no plain HTTP on the TLS port, certificate reload on SIGHUP while a
-//! download started before it keeps running, and the slow-loris deadlines (header timeout
-//! for plain and TLS connections, TLS handshake timeout).
+//! download started before it keeps running, the slow-loris deadlines (header timeout for
+//! plain and TLS connections, TLS handshake timeout) and the connection limit.
 //!
 //! The client here is a few lines of HTTP/1.1 over a rustls stream instead of ureq: it must
 //! show the certificate the server presented and read a response body at its own pace.
@@ -466,4 +466,33 @@ fn slow_clients_are_disconnected_after_the_header_timeout() {
     let took =
         time_until_closed(raw_socket(address(&server), Duration::from_secs(20)), started, Duration::from_secs(20));
     assert!(took >= Duration::from_secs(9), "closed after {took:?}, before the handshake timeout");
+}
+
+#[test]
+fn connections_beyond_the_limit_wait_until_one_closes() {
+    let server = TestServer::start_with(&["--max-connections", "2", "--header-timeout-seconds", "60"]);
+    let address = address(&server);
+    // Two idle clients take both slots.
+    let first = raw_socket(address, Duration::from_secs(5));
+    let second = raw_socket(address, Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(300));
+    let mut third = raw_socket(address, Duration::from_millis(1500));
+    third.write_all(b"GET /status.php HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("write");
+    let mut buffer = [0u8; 64];
+    match third.read(&mut buffer) {
+        Err(error) if matches!(error.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+        other => panic!("a third connection was served beyond the limit of two: {other:?}"),
+    }
+    // One closes: the waiting client is accepted and served.
+    drop(first);
+    third.set_read_timeout(Some(Duration::from_secs(10))).expect("read timeout");
+    let mut answer = String::new();
+    third.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(second);
+    let mut fourth = raw_socket(address, Duration::from_secs(10));
+    fourth.write_all(b"GET /status.php HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("write");
+    let mut answer = String::new();
+    fourth.read_to_string(&mut answer).expect("answer");
+    assert!(answer.starts_with("HTTP/1.1 200"), "slots come back: {answer}");
 }
