@@ -5,13 +5,15 @@
 //! rotate` moves every block (and blocks from before encryption was switched on) to a new
 //! key while the server serves, after which the old key is no longer needed.
 //!
-//! The checks read the block files and the SQLite file directly, so they run on the
-//! embedded stores only (the encrypting wrapper is the same over S3, see `hafen-blob`).
+//! The first two read the block files and the SQLite file directly (embedded stores); the
+//! third runs on PostgreSQL and S3 (moto) in every pass and reads the bucket's objects and
+//! the `inline_blocks` table.
 
 mod common;
 
 use common::{
-    blake3_hex, restore_backup, run_cli, run_cli_with, skip_unless_embedded, test_tmp_root, Client, TestServer,
+    blake3_hex, psql_query, restore_backup, run_cli, run_cli_with, shared_moto, skip_unless_embedded, test_tmp_root,
+    Client, ExternalStores, TestServer,
 };
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -247,4 +249,42 @@ fn switching_encryption_on_later_encrypts_existing_content_by_rotation() {
     for (path, bytes) in block_files(&data) {
         assert!(!contains(&bytes, "AMTSGEHEIMNIS-"), "{} in the clear", path.display());
     }
+}
+
+#[test]
+fn on_postgres_and_s3_neither_objects_nor_inline_rows_hold_content() {
+    let dir = tempfile::Builder::new().prefix("encryption-pg-s3-").tempdir_in(test_tmp_root()).expect("tempdir");
+    let key = dir.path().join("hafen.key");
+    generate_key(&key, &[]);
+    let key_arg = key.to_string_lossy().to_string();
+    let stores = std::sync::Arc::new(ExternalStores::create());
+    let (database_url, bucket) = (stores.database_url.clone(), stores.bucket.clone());
+    let data = dir.path().join("data");
+    let server = TestServer::start_on(&data, stores, &["--encryption-key-file", &key_arg]);
+    let mut global = server.store_args();
+    global.extend(["--encryption-key-file".to_string(), key_arg.clone()]);
+    let (code, out, err) =
+        run_cli_with(&data, &global, &["user", "add", "carol", "--password-stdin"], Some("carol-password\n"));
+    assert_eq!(code, 0, "{out} {err}");
+    let carol = Client::new("carol", "carol-password");
+    let large = secret_content("DIENSTGEHEIMNIS-", 5 * 1024 * 1024 + 3, 11);
+    let small = secret_content("DIENSTGEHEIMNIS-", 1500, 12);
+    assert_eq!(carol.put(&server.dav_url("carol", "gross.bin"), &large).status, 201);
+    assert_eq!(carol.put(&server.dav_url("carol", "klein.txt"), &small).status, 201);
+    for (name, content) in [("gross.bin", &large), ("klein.txt", &small)] {
+        assert_eq!(blake3_hex(&carol.get(&server.dav_url("carol", name)).body), blake3_hex(content), "{name}");
+    }
+    let objects = shared_moto().objects(&bucket);
+    assert_eq!(objects.len(), 2, "a 5 MiB file is two blocks: {:?}", objects.iter().map(|o| &o.0).collect::<Vec<_>>());
+    for (name, bytes) in &objects {
+        assert!(bytes.starts_with(b"HFE1") && !contains(bytes, "DIENSTGEHEIMNIS-"), "{name} in the clear");
+    }
+    let inline = psql_query(
+        &database_url,
+        "SELECT count(*), count(*) FILTER (WHERE substring(data FROM 1 FOR 4) = 'HFE1'::bytea), \
+         count(*) FILTER (WHERE position('DIENSTGEHEIMNIS-'::bytea IN data) > 0) FROM inline_blocks",
+    );
+    assert_eq!(inline.trim(), "1|1|0", "the small file's inline row is sealed");
+    let (code, out, err) = run_cli_with(&data, &global, &["fsck", "--grace-seconds", "3600"], None);
+    assert_eq!(code, 0, "fsck with the key: {out} {err}");
 }

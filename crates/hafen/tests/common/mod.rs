@@ -409,6 +409,32 @@ pub fn shared_moto() -> &'static SharedMoto {
 }
 
 impl SharedMoto {
+    /// Every object of `bucket` with its bytes (ListObjectsV2, then a GET each).
+    pub fn objects(&self, bucket: &str) -> Vec<(String, Vec<u8>)> {
+        let listing = ureq::get(&format!("{}/{bucket}?list-type=2&max-keys=1000", self.endpoint))
+            .set("Authorization", S3_AUTHORIZATION)
+            .call()
+            .expect("list objects")
+            .into_string()
+            .expect("listing");
+        listing
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|rest| rest.split("</Key>").next())
+            .map(|key| {
+                let mut bytes = Vec::new();
+                ureq::get(&format!("{}/{bucket}/{key}", self.endpoint))
+                    .set("Authorization", S3_AUTHORIZATION)
+                    .call()
+                    .expect("get object")
+                    .into_reader()
+                    .read_to_end(&mut bytes)
+                    .expect("object body");
+                (key.to_string(), bytes)
+            })
+            .collect()
+    }
+
     pub fn create_bucket(&self, bucket: &str) {
         let response = ureq::put(&format!("{}/{bucket}", self.endpoint))
             .set("Authorization", S3_AUTHORIZATION)
