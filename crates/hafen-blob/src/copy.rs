@@ -3,8 +3,8 @@
 //! Each block is copied in its form at rest (an encrypted block stays encrypted, so a backup
 //! on another disk is as protected as the original), after the source verified it
 //! (`BlobStore::open_stored`: BLAKE3 hash, and decryption when encrypted), so a corrupt or
-//! missing source block is reported and never copied. Blocks the target already lists are skipped, which makes the
-//! copy idempotent and resumable. A failing store (unreachable, refused) aborts the copy;
+//! missing source block is reported and never copied. Blocks the target already lists are
+//! skipped, which makes the copy idempotent and resumable. A failing store (unreachable, refused) aborts the copy;
 //! damaged source blocks do not: they are collected in the report.
 
 use crate::*;
@@ -64,11 +64,10 @@ pub async fn copy_listed_blocks(
         async move {
             let stored = from.get_stored(&hash).await?;
             let length = stored.len() as u64;
-            let verified = {
+            {
                 let (from, hash, stored) = (from.clone(), hash.clone(), stored.clone());
-                tokio::task::spawn_blocking(move || from.open_stored(&hash, stored).map(drop))
-            };
-            verified.await.map_err(|join| std::io::Error::other(format!("verification failed: {join}")))??;
+                blocking(move || from.open_stored(&hash, stored).map(drop)).await?;
+            }
             to.put_stored(&hash, stored).await?;
             Ok(length)
         }

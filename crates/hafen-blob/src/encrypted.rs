@@ -219,11 +219,6 @@ impl EncryptedBlobStore {
     }
 }
 
-/// Runs CPU-heavy work (a block is up to 4 MiB) off the async runtime.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> BlobResult<T> + Send + 'static) -> BlobResult<T> {
-    tokio::task::spawn_blocking(work).await.map_err(|join| std::io::Error::other(join.to_string()))?
-}
-
 #[async_trait]
 impl BlobStore for EncryptedBlobStore {
     async fn put(&self, hash: &BlockHash, data: Bytes) -> BlobResult<()> {

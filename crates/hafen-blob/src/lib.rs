@@ -171,6 +171,14 @@ where
     Ok(())
 }
 
+/// Runs CPU-heavy work on a block (hashing, encryption; a block is up to 4 MiB) off the async
+/// runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> BlobResult<T> + Send + 'static,
+) -> BlobResult<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|join| std::io::Error::other(join.to_string()))?
+}
+
 /// A block stored without encryption, checked against its hash. An encrypted block read by a
 /// server without the key says so instead of looking corrupt.
 pub(crate) fn verify_plain(hash: &BlockHash, stored: Bytes) -> BlobResult<Bytes> {

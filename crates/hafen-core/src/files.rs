@@ -393,18 +393,12 @@ impl Core {
     ) -> CoreResult<std::collections::HashMap<NodeId, Vec<DeadProp>>> {
         let mut by_node: std::collections::HashMap<NodeId, Vec<DeadProp>> = std::collections::HashMap::new();
         for (node, prop) in self.meta.dead_props_of(nodes).await? {
+            // The server's own markers (trash bookkeeping, favourites) are not clients' properties.
             if !prop.ns.starts_with(INTERNAL_NS_PREFIX) {
                 by_node.entry(node).or_default().push(prop);
             }
         }
         Ok(by_node)
-    }
-
-    pub async fn dead_props(&self, node: &Node) -> CoreResult<Vec<DeadProp>> {
-        let mut props = self.meta.dead_props(node.id).await?;
-        // The server's own markers (trash bookkeeping, favourites) are not clients' properties.
-        props.retain(|prop| !prop.ns.starts_with(INTERNAL_NS_PREFIX));
-        Ok(props)
     }
 
     /// Applies PROPPATCH operations atomically.

@@ -441,58 +441,43 @@ fn read_password_from_stdin() -> anyhow::Result<String> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let file = FileConfig::load(cli.config.as_deref())?;
-    match cli.command {
+    let Cli { data, database_url, blob_url, encryption_key_file, command, .. } = cli;
+    // The effective settings (one command runs, so this is called once).
+    let resolve = move |listen: Option<SocketAddr>, trusted_proxies: Vec<IpAddr>| -> anyhow::Result<Settings> {
+        Ok(Settings::resolve(file, data, listen, trusted_proxies)?.with_stores(
+            database_url,
+            blob_url,
+            encryption_key_file,
+        ))
+    };
+    match command {
         Command::Serve { listen, trusted_proxies, maintenance, connections } => {
-            let settings = Settings::resolve(file, cli.data, listen, trusted_proxies)?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(listen, trusted_proxies)?;
             server::serve(settings, maintenance, connections).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User(command) => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             let core = server::open_core(&settings).await?;
             user_command(&core, command).await
         }
         Command::Org(command) => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             let core = server::open_core(&settings).await?;
             org_command(&core, command).await
         }
         Command::Group(command) => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             let core = server::open_core(&settings).await?;
             group_command(&core, command).await
         }
         Command::Space(command) => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             let core = server::open_core(&settings).await?;
             space_command(&core, command).await
         }
         Command::Guest(GuestCommand::Invite { email, by, display_name }) => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             let core = server::open_core(&settings).await?;
             let inviter = core.account(&by).await?;
             let invitation = core.invite_guest(&inviter, &email, display_name.as_deref()).await?;
@@ -504,25 +489,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { to, concurrency } => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             backup(&settings, &to, concurrency).await
         }
         Command::Restore { from, to_database, to_blobs, concurrency } => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(None, None, cli.encryption_key_file);
+            let settings = resolve(None, Vec::new())?;
             restore(&settings, &from, &to_database, &to_blobs, concurrency).await
         }
         Command::Encryption(EncryptionCommand::GenerateKey { to, keep_previous }) => generate_key(&to, keep_previous),
         Command::Encryption(EncryptionCommand::Rotate { concurrency }) => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             anyhow::ensure!(
                 server::encryption_keys(&settings)?.is_some(),
                 "encryption at rest is not configured: give --encryption-key-file (HAFEN_ENCRYPTION_KEY_FILE) or HAFEN_ENCRYPTION_KEY"
@@ -531,42 +507,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rotate_encryption(&core, concurrency).await
         }
         Command::Fsck { grace_seconds } => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             let core = server::open_core(&settings).await?;
             fsck(&core, Duration::from_secs(grace_seconds)).await
         }
         Command::Migrate => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             migrate(&settings).await
         }
         Command::Audit(command) => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             let core = server::open_core(&settings).await?;
             audit_command(&core, command).await
         }
         Command::Store(StoreCommand::CopyBlobs { from, to, concurrency }) => {
-            let settings =
-                Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(None, None, cli.encryption_key_file);
+            let settings = resolve(None, Vec::new())?;
             copy_blobs(&settings, &from, &to, concurrency).await
         }
         Command::Store(StoreCommand::Copy { from_database, from_blobs, to_database, to_blobs, concurrency }) => {
-            let settings = Settings::resolve(file, cli.data, None, Vec::new())?.with_stores(
-                cli.database_url,
-                cli.blob_url,
-                cli.encryption_key_file,
-            );
+            let settings = resolve(None, Vec::new())?;
             let from_database = from_database.unwrap_or_else(|| settings.database_url());
             let source_blobs = match &from_blobs {
                 Some(url) => server::with_encryption(
