@@ -536,7 +536,7 @@ impl SqliteStore {
     }
 
     async fn begin(&self) -> MetaResult<Tx> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+        begin_immediate(&self.write).await
     }
 
     async fn node_tx(tx: &mut Tx, id: NodeId) -> MetaResult<Option<Node>> {
@@ -782,9 +782,27 @@ impl SqliteStore {
     }
 }
 
+/// Starts a write transaction (`BEGIN IMMEDIATE`) on the single write connection in a task of
+/// its own, so it cannot be cancelled halfway.
+///
+/// sqlx 0.8's SQLite `begin_with` runs the BEGIN and then awaits the connection's handle lock
+/// before it hands out the `Transaction` guard. A request future dropped at that await (a
+/// client that disconnects) left the connection inside a transaction with no guard to roll it
+/// back; it went back to the pool like that, and as the pool has one write connection every
+/// later write failed with "attempted to call begin_with at non-zero transaction depth". A
+/// spawned task always runs to the point where the guard exists; if its result is then
+/// dropped, the guard rolls the transaction back.
+async fn begin_immediate(write: &SqlitePool) -> MetaResult<Tx> {
+    let write = write.clone();
+    match tokio::spawn(async move { write.begin_with("BEGIN IMMEDIATE").await }).await {
+        Ok(begun) => Ok(begun?),
+        Err(error) => Err(MetaError::Commit(format!("starting a transaction failed: {error}"))),
+    }
+}
+
 /// Runs queued file commits in one transaction and answers each caller.
 async fn run_commit_batch(write: SqlitePool, batch: Vec<PendingCommit>) {
-    let mut tx = match write.begin_with("BEGIN IMMEDIATE").await {
+    let mut tx = match begin_immediate(&write).await {
         Ok(tx) => tx,
         Err(error) => {
             let message = error.to_string();

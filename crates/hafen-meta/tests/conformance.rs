@@ -85,13 +85,27 @@ conformance! {
         referenced_blocks, uploads, login_flows, inline_blocks, login_throttling, organisations,
         org_members_and_usage, groups, shares, received_shares, link_download_limit, node_chain,
         account_tokens, notifications, copy_into_other_owner, spaces, bulk_users, activities,
-        mail_digests, comments, tags, audit_log;
+        mail_digests, comments, tags, audit_log, cancelled_writes;
     two: concurrent_commits_same_path, concurrent_create_folder, concurrent_commits_if_match,
         concurrent_commits_many_paths, concurrent_audit_appends,
 }
 
 // ---------------------------------------------------------------------------------------------
 // helpers
+
+/// Polls `future` `polls` times, yielding to the runtime in between, then drops it: what
+/// hyper does to a handler when the client goes away mid-request.
+async fn poll_then_drop<F: Future>(future: F, polls: usize) {
+    let mut future = std::pin::pin!(future);
+    for _ in 0..polls {
+        let ready = std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx).is_ready())).await;
+        if ready {
+            return;
+        }
+        tokio::task::yield_now().await;
+        std::thread::sleep(std::time::Duration::from_micros(20));
+    }
+}
 
 const NOW: i64 = 1_700_000_000;
 
@@ -238,6 +252,35 @@ async fn app_passwords(store: Store) {
 
 // ---------------------------------------------------------------------------------------------
 // tree
+
+/// A write abandoned at any await point (a client that disconnects mid-request) leaves the
+/// store usable: the next write on the same handle succeeds. sqlx 0.8's SQLite `begin_with`
+/// has an await after the BEGIN ran, so a write dropped there kept the only write connection
+/// inside a transaction and every later write failed ("begin_with at non-zero transaction
+/// depth"; CI of stop 15, web UI step c reloading mid-upload).
+async fn cancelled_writes(store: Store) {
+    let alice = user(&store, "alice").await;
+    let root = store.root(alice.id).await.unwrap();
+    for round in 0..400usize {
+        let polls = 1 + round % 16;
+        if round % 2 == 0 {
+            poll_then_drop(store.create_folder(root.id, &format!("abandoned-{round}"), NOW), polls).await;
+        } else {
+            poll_then_drop(store.commit_file(&file(root.id, &format!("abandoned-{round}.txt"), 3, "c")), polls).await;
+        }
+        let probe = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            store.create_folder(root.id, &format!("probe-{round}"), NOW),
+        )
+        .await;
+        match probe {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => panic!("write after a write abandoned after {polls} polls failed: {error}"),
+            Err(_) => panic!("write after a write abandoned after {polls} polls hung"),
+        }
+    }
+    assert_sizes_consistent(&store, root.id).await;
+}
 
 async fn folders(store: Store) {
     let alice = user(&store, "alice").await;
