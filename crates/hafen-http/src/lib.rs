@@ -90,6 +90,7 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
         .merge(web::routes())
         // WebDAV paths are parsed by hand (per-segment decoding), so they go to the fallback.
         .fallback(dav::handle)
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .with_state(state);
     for (name, value) in security_headers {
@@ -103,6 +104,21 @@ pub fn router(core: Arc<Core>, config: HttpConfig) -> Router {
         ));
     }
     app
+}
+
+/// Runs each handler in a task of its own, so a client that goes away does not cancel it
+/// halfway: hyper drops the request future on a disconnect, and a handler dropped between two
+/// store calls (the trash's copy and remove, a chunked upload's assembly) would leave a state
+/// no request asked for. A request body the handler still reads ends with an error then, so an
+/// abandoned upload stops at its next read and commits nothing.
+async fn run_to_completion(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(%error, "request handler failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

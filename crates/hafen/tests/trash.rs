@@ -549,3 +549,69 @@ fn the_maintenance_expires_items_after_the_retention_time() {
     assert_eq!(alice.get(&server.dav_url("alice", "bleibt.txt")).body, b"bleibt", "live files are untouched");
     assert_eq!(status_of(&alice, &server.dav_url("alice", "alt.txt")), 404, "expired, not restored");
 }
+
+/// A DELETE whose client goes away while the server works on it (the socket closed a moment
+/// after the request was sent) still moves the item whole: every folder ends either in its
+/// place or in the trash with its original location, never in both and never lost.
+#[test]
+fn a_delete_abandoned_by_its_client_moves_the_item_whole() {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let server = TestServer::start();
+    server.add_user("alice", "alice-password", &[]);
+    let alice = Client::new("alice", "alice-password");
+    let rounds = 24;
+    for round in 0..rounds {
+        let folder = format!("Akte-{round}");
+        assert_eq!(alice.mkcol(&server.dav_url("alice", &folder)).status, 201);
+        for file in 0..12 {
+            let reply = alice.put(&server.dav_url("alice", &format!("{folder}/teil-{file}.txt")), &content(file, 300));
+            assert_eq!(reply.status, 201);
+        }
+    }
+    let auth = base64::engine::general_purpose::STANDARD.encode("alice:alice-password");
+    let address = server.base.trim_start_matches("http://").to_string();
+    for round in 0..rounds {
+        let mut socket = std::net::TcpStream::connect(&address).expect("connect");
+        let request = format!(
+            "DELETE /remote.php/dav/files/alice/Akte-{round} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Basic {auth}\r\nContent-Length: 0\r\n\r\n"
+        );
+        socket.write_all(request.as_bytes()).expect("send DELETE");
+        // From at once to well into the move: the copy into the trash, then the removal.
+        std::thread::sleep(Duration::from_micros(round as u64 * 400));
+        drop(socket);
+    }
+    // Abandoned handlers may still be running; wait until the tree no longer changes.
+    let mut last = String::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let now = format!(
+            "{:?}{:?}",
+            alice.propfind(&server.dav_url("alice", ""), "1", "").text(),
+            listed(&server, &alice, "alice").len()
+        );
+        if now == last || Instant::now() > deadline {
+            break;
+        }
+        last = now;
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let trash = listed(&server, &alice, "alice");
+    let mut deleted = 0;
+    for round in 0..rounds {
+        let folder = format!("Akte-{round}");
+        let in_place = status_of(&alice, &server.dav_url("alice", &folder)) == 207;
+        let trashed: Vec<&Listed> = trash.iter().filter(|item| item.filename == folder).collect();
+        assert!(trashed.len() <= 1, "{folder} is in the trash twice: {trashed:?}");
+        assert!(in_place != (trashed.len() == 1), "{folder}: in place {in_place}, in the trash {trashed:?}");
+        if let Some(item) = trashed.first() {
+            assert_eq!(item.location, folder, "{item:?}");
+            deleted += 1;
+        } else {
+            let listing = alice.propfind(&server.dav_url("alice", &folder), "1", "").text();
+            assert_eq!(listing.matches("<d:response>").count(), 13, "{folder} kept all its files: {listing}");
+        }
+    }
+    assert!(trash.iter().all(|item| item.filename.starts_with("Akte-")), "{trash:?}");
+    assert!(deleted > 0, "no abandoned DELETE got as far as the trash");
+}
